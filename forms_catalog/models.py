@@ -1,0 +1,357 @@
+"""The domain: districts, their students and guardians, forms, packets and submissions.
+
+Every invariant the database can hold is a constraint here; rules that need several rows
+(R3-R7) live in `forms_catalog.rules`, writes in `forms_catalog.services`.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+slug_validator = RegexValidator(r"^[a-z0-9][a-z0-9-]*$", _("Use lowercase letters, digits and hyphens."))
+
+
+class District(models.Model):
+    class Environment(models.TextChoices):
+        US1 = "US1", "US1"
+        US2 = "US2", "US2"
+        CAN = "CAN", "CAN"
+
+    class AvailableForms(models.TextChoices):
+        AUTOMATIC = "automatic", _("Automatic (All Forms)")
+        NONE = "none", _("None")
+        MANUAL = "manual", _("Manual (Custom Selection)")
+
+    slug = models.SlugField(max_length=64, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    environment = models.CharField(max_length=3, choices=Environment.choices, default=Environment.US1)
+    has_enrollment = models.BooleanField(_("Enrollment product"), default=True)
+    has_express = models.BooleanField(_("Enrollment Express product"), default=False)
+    mypowerhub_enabled = models.BooleanField(_("MyPowerHub integration"), default=True)
+    available_forms_mode = models.CharField(
+        _("Available Forms"), max_length=10, choices=AvailableForms.choices, default=AvailableForms.AUTOMATIC
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                name="district_environment_valid", condition=Q(environment__in=["US1", "US2", "CAN"])
+            ),
+            models.CheckConstraint(
+                name="district_available_forms_mode_valid",
+                condition=Q(available_forms_mode__in=["automatic", "none", "manual"]),
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def products(self) -> list[str]:
+        return [p for p, on in (("enrollment", self.has_enrollment), ("express", self.has_express)) if on]
+
+
+class Student(models.Model):
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="students")
+    sis_id = models.CharField(_("SIS ID"), max_length=64)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    grade = models.CharField(max_length=20, blank=True)
+    # Demographic data as the SIS holds it (address, birth date...); prefills private forms.
+    sis_data = models.JSONField(default=dict, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "sis_id"]
+        constraints = [models.UniqueConstraint(fields=["district", "sis_id"], name="student_sis_id_unique")]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name} ({self.sis_id})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Guardian(models.Model):
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="guardians")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="guardian")
+    global_id = models.CharField(_("Global identifier"), max_length=255)
+    email = models.EmailField(blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    active = models.BooleanField(default=True)
+    students = models.ManyToManyField(Student, through="GuardianStudent", related_name="guardians")
+
+    class Meta:
+        ordering = ["last_name", "first_name", "global_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["district", "global_id"], name="guardian_global_id_unique")
+        ]
+
+    def __str__(self):
+        name = f"{self.first_name} {self.last_name}".strip()
+        return f"{name} <{self.global_id}>" if name else self.global_id
+
+
+class GuardianStudent(models.Model):
+    """A guardian's link to a student; `restricted` is the SIS guardian restriction (R8)."""
+
+    guardian = models.ForeignKey(Guardian, on_delete=models.CASCADE, related_name="links")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="guardian_links")
+    restricted = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["guardian", "student"], name="guardian_student_unique")]
+
+    def __str__(self):
+        return f"{self.guardian} → {self.student}{' (restricted)' if self.restricted else ''}"
+
+    def clean(self):
+        if self.guardian_id and self.student_id and self.guardian.district_id != self.student.district_id:
+            raise ValidationError(_("A guardian can only be linked to a student of the same district."))
+
+    @property
+    def grants_access(self) -> bool:
+        return self.active and not self.restricted and self.guardian.active and self.student.active
+
+
+class Packet(models.Model):
+    """An Enrollment Express packet; its audience is every student or a list of students."""
+
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="packets")
+    key = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    all_students = models.BooleanField(_("For all students"), default=True)
+    students = models.ManyToManyField(Student, blank=True, related_name="targeting_packets")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["district", "key"], name="packet_key_unique")]
+
+    def __str__(self):
+        return self.name
+
+
+class Form(models.Model):
+    class Product(models.TextChoices):
+        ENROLLMENT = "enrollment", _("Enrollment")
+        EXPRESS = "express", _("Enrollment Express")
+
+    class Type(models.TextChoices):
+        PUBLIC = "public", _("Public")
+        RESTRICTED = "restricted", _("Restricted")
+        PRIVATE = "private", _("Private")
+        YEAR_ROUND_UPDATE = "year_round_update", _("Year-Round Update")
+
+    class StudentType(models.TextChoices):
+        NEW = "new", _("New")
+        EXISTING = "existing", _("Existing")
+        NEW_AND_EXISTING = "new_and_existing", _("New and Existing")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+        SCHEDULED = "scheduled", _("Scheduled")
+
+    # Types whose student type is fixed to `existing` (R2).
+    FIXED_EXISTING_TYPES = ("private", "year_round_update")
+
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="forms")
+    key = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    product = models.CharField(max_length=10, choices=Product.choices, default=Product.ENROLLMENT)
+    type = models.CharField(max_length=20, choices=Type.choices, blank=True)
+    student_type = models.CharField(
+        _("Student Type"), max_length=20, choices=StudentType.choices, default=StudentType.NEW_AND_EXISTING
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    opens_at = models.DateTimeField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    academic_year = models.CharField(max_length=40, blank=True)
+    approval_status = models.BooleanField(_("Approval Status"), default=False)
+    packet = models.ForeignKey(Packet, on_delete=models.PROTECT, null=True, blank=True, related_name="forms")
+    # Part of the district's manual Available Forms selection (R4).
+    in_available_selection = models.BooleanField(_("In the Available Forms selection"), default=False)
+
+    class Meta:
+        ordering = ["name", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["district", "key"], name="form_key_unique"),
+            models.CheckConstraint(name="form_product_valid", condition=Q(product__in=["enrollment", "express"])),
+            models.CheckConstraint(
+                name="form_status_valid", condition=Q(status__in=["open", "closed", "scheduled"])
+            ),
+            models.CheckConstraint(
+                name="form_student_type_valid",
+                condition=Q(student_type__in=["new", "existing", "new_and_existing"]),
+            ),
+            # Enrollment forms have a type and no packet; express forms a packet and no type.
+            models.CheckConstraint(
+                name="form_enrollment_has_type",
+                condition=~Q(product="enrollment")
+                | (Q(type__in=["public", "restricted", "private", "year_round_update"]) & Q(packet__isnull=True)),
+            ),
+            models.CheckConstraint(
+                name="form_express_needs_packet",
+                condition=~Q(product="express") | (Q(packet__isnull=False) & Q(type="")),
+            ),
+            # R2: private and year-round-update forms are always for existing students;
+            # express forms count as existing-student forms.
+            models.CheckConstraint(
+                name="form_fixed_student_type",
+                condition=~Q(type__in=["private", "year_round_update"]) | Q(student_type="existing"),
+            ),
+            models.CheckConstraint(
+                name="form_express_student_type", condition=~Q(product="express") | Q(student_type="existing")
+            ),
+        ]
+        indexes = [models.Index(fields=["district", "product", "status"], name="form_district_product_idx")]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {}
+        if self.product == self.Product.ENROLLMENT:
+            if not self.type:
+                errors["type"] = _("An enrollment form needs a type.")
+            if self.packet_id:
+                errors["packet"] = _("Only Enrollment Express forms belong to a packet.")
+        elif self.product == self.Product.EXPRESS:
+            if self.type:
+                errors["type"] = _("Enrollment Express forms have no form type.")
+            if not self.packet_id:
+                errors["packet"] = _("An Enrollment Express form needs a packet.")
+            elif self.district_id and self.packet.district_id != self.district_id:
+                errors["packet"] = _("The packet belongs to another district.")
+            if self.student_type != self.StudentType.EXISTING:
+                errors["student_type"] = _("Enrollment Express forms are always for existing students.")
+        if self.type in self.FIXED_EXISTING_TYPES and self.student_type != self.StudentType.EXISTING:
+            errors["student_type"] = _(
+                "Private and Year-Round Update forms are always for existing students; "
+                "Student Type must be Existing."
+            )
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            errors["closes_at"] = _("The form must close after it opens.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class Submission(models.Model):
+    """One student's answers to one form, shared by every guardian of the student (R10)."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", _("In progress")
+        SUBMITTED = "submitted", _("Submitted")
+
+    class Workspace(models.TextChoices):
+        NOT_IMPORTED = "not_imported", _("Not imported")
+        PENDING_APPROVAL = "pending_approval", _("Pending approval")
+        APPROVED = "approved", _("Approved")
+        DISCARDED = "discarded", _("Discarded")
+        REJECTED = "rejected", _("Rejected")
+
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="submissions")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="submissions")
+    form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="submissions")
+    started_by = models.ForeignKey(
+        Guardian, on_delete=models.SET_NULL, null=True, blank=True, related_name="started_submissions"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
+    workspace = models.CharField(max_length=16, choices=Workspace.choices, default=Workspace.NOT_IMPORTED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    last_updated_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    # Outstanding balance; the sum of the submission's ledger entries, kept here for fast reads.
+    balance = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
+    update_requested = models.BooleanField(default=False)
+    last_page = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    answers = models.JSONField(default=dict, blank=True)
+    # Optimistic concurrency (R10): every save names the version it was based on.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["student", "form"], name="submission_student_form_unique"),
+            models.CheckConstraint(
+                name="submission_status_valid", condition=Q(status__in=["in_progress", "submitted"])
+            ),
+            models.CheckConstraint(
+                name="submission_workspace_valid",
+                condition=Q(
+                    workspace__in=["not_imported", "pending_approval", "approved", "discarded", "rejected"]
+                ),
+            ),
+            models.CheckConstraint(
+                name="submission_submitted_has_time",
+                condition=~Q(status="submitted") | Q(submitted_at__isnull=False),
+            ),
+            models.CheckConstraint(name="submission_balance_not_negative", condition=Q(balance__gte=0)),
+            models.CheckConstraint(name="submission_last_page_positive", condition=Q(last_page__gte=1)),
+            models.CheckConstraint(name="submission_version_positive", condition=Q(version__gte=1)),
+        ]
+        indexes = [
+            models.Index(fields=["district", "form", "status"], name="submission_district_form_idx"),
+            models.Index(fields=["district", "workspace"], name="submission_district_ws_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.form} — {self.student}"
+
+    def clean(self):
+        errors = {}
+        if self.status == self.Status.SUBMITTED and not self.submitted_at:
+            errors["submitted_at"] = _("A submitted submission needs its submission time.")
+        if self.form_id and self.student_id and self.form.district_id != self.student.district_id:
+            errors["form"] = _("The form and the student belong to different districts.")
+        if self.balance is not None and self.balance < 0:
+            errors["balance"] = _("The balance cannot be negative.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class LedgerEntry(models.Model):
+    """A money movement on a submission: a charge (+), a payment (-) or an adjustment (±).
+
+    The submission's balance is the sum of its entries; services keep `Submission.balance` equal to it.
+    """
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge", _("Charge")
+        PAYMENT = "payment", _("Payment")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="ledger_entries")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    reason = models.CharField(max_length=255, blank=True)
+    reference = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(name="ledger_kind_valid", condition=Q(kind__in=["charge", "payment", "adjustment"])),
+            models.CheckConstraint(name="ledger_amount_nonzero", condition=~Q(amount=0)),
+            models.CheckConstraint(name="ledger_payment_negative", condition=~Q(kind="payment") | Q(amount__lt=0)),
+            models.CheckConstraint(name="ledger_charge_positive", condition=~Q(kind="charge") | Q(amount__gt=0)),
+            # One ledger entry per payment reference (idempotent payments).
+            models.UniqueConstraint(
+                fields=["submission", "reference"], condition=~Q(reference=""), name="ledger_reference_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount}"

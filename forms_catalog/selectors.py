@@ -1,0 +1,150 @@
+"""Reads. The portal view model is built here, once, for pages, commands and any API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from . import rules
+from .models import District, Form, Guardian, GuardianStudent, Packet, Student, Submission
+
+
+def district_facts(district: District) -> rules.DistrictFacts:
+    return rules.DistrictFacts(
+        products=frozenset(district.products),
+        mypowerhub_enabled=district.mypowerhub_enabled,
+        available_forms_mode=district.available_forms_mode,
+    )
+
+
+def _form_facts_rows(*, district_id: int, student_id: int):
+    audience = Packet.students.through.objects.filter(packet_id=OuterRef("packet_id"), student_id=student_id)
+    return (
+        Form.objects.filter(district_id=district_id)
+        .annotate(targets_student=Exists(audience))
+        .values(
+            "id",
+            "key",
+            "name",
+            "product",
+            "type",
+            "student_type",
+            "status",
+            "opens_at",
+            "closes_at",
+            "academic_year",
+            "approval_status",
+            "in_available_selection",
+            "packet__key",
+            "packet__name",
+            "packet__all_students",
+            "targets_student",
+        )
+    )
+
+
+def form_facts(*, district_id: int, student_id: int) -> list[rules.FormFacts]:
+    """Every form of the district, with whether its packet targets the student (one query)."""
+    facts = []
+    for row in _form_facts_rows(district_id=district_id, student_id=student_id):
+        facts.append(
+            rules.FormFacts(
+                id=row["id"],
+                key=row["key"],
+                name=row["name"],
+                product=row["product"],
+                type=row["type"],
+                student_type=row["student_type"],
+                status=row["status"],
+                opens_at=row["opens_at"],
+                closes_at=row["closes_at"],
+                academic_year=row["academic_year"],
+                approval_status=row["approval_status"],
+                in_available_selection=row["in_available_selection"],
+                packet_key=row["packet__key"],
+                packet_name=row["packet__name"],
+                packet_targets_student=bool(row["packet__all_students"] or row["targets_student"]),
+            )
+        )
+    return facts
+
+
+def submission_facts(*, student_id: int) -> dict[int, rules.SubmissionFacts]:
+    """The student's submissions keyed by form id (one query)."""
+    rows = Submission.objects.filter(student_id=student_id).values(
+        "id",
+        "form_id",
+        "status",
+        "workspace",
+        "submitted_at",
+        "last_updated_at",
+        "approved_at",
+        "balance",
+        "update_requested",
+        "last_page",
+    )
+    return {
+        row.pop("form_id"): rules.SubmissionFacts(**row)
+        for row in rows
+    }
+
+
+def portal_view(
+    *,
+    link: GuardianStudent,
+    now: datetime | None = None,
+    query: str = "",
+    explain: bool = False,
+) -> rules.PortalView:
+    """What the guardian of `link` sees for its student (R3-R7), in two queries.
+
+    `link` comes from an access helper with guardian, student and district loaded. A restricted
+    or inactive link shows nothing (R8) without reading any form.
+    """
+    district = link.student.district
+    facts = district_facts(district)
+    restricted = not link.grants_access
+    if restricted and not explain:
+        forms, submissions = [], {}
+    else:
+        forms = form_facts(district_id=district.id, student_id=link.student_id)
+        submissions = submission_facts(student_id=link.student_id)
+    return rules.build_portal_view(
+        district=facts,
+        forms=forms,
+        submissions=submissions,
+        now=now or timezone.now(),
+        restricted=restricted,
+        query=query,
+        explain=explain,
+    )
+
+
+def guardian_link(*, district_slug: str, global_id: str, sis_id: str) -> GuardianStudent | None:
+    """The link between a guardian and a student of one district, or None (one query)."""
+    return (
+        GuardianStudent.objects.select_related("guardian", "student", "student__district")
+        .filter(
+            guardian__district__slug=district_slug,
+            guardian__global_id=global_id,
+            student__district__slug=district_slug,
+            student__sis_id=sis_id,
+        )
+        .first()
+    )
+
+
+def guardian_students(*, guardian: Guardian) -> list[tuple[Student, GuardianStudent]]:
+    """The guardian's active linked students of their district, for the student switcher."""
+    links = (
+        GuardianStudent.objects.select_related("student")
+        .filter(guardian=guardian, active=True, student__active=True, student__district_id=guardian.district_id)
+        .order_by("student__first_name", "student__last_name", "student__sis_id")
+    )
+    return [(link.student, link) for link in links]
+
+
+def district_by_slug(*, slug: str) -> District | None:
+    return District.objects.filter(slug=slug).first()
