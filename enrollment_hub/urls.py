@@ -3,5 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("console/", include("admin_config.urls")),
+    path("sso/", include("sso.urls")),
     path("", include("parent_portal.urls")),
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 # --- Facts (plain values) ---------------------------------------------------------------------
@@ -254,7 +254,7 @@ class PortalItem:
     def approved_on(self) -> date | None:
         if self.status != "approved" or self.approved_at is None:
             return None
-        return self.approved_at.astimezone(timezone.utc).date()
+        return self.approved_at.astimezone(UTC).date()
 
     def as_json(self) -> dict:
         approved_on = self.approved_on
@@ -346,7 +346,7 @@ def complete_key(item: PortalItem) -> tuple:
 
 def _sorted_complete(items: Iterable[PortalItem]) -> list[PortalItem]:
     by_name = sorted(items, key=complete_key)
-    return sorted(by_name, key=lambda i: i.effective_at or datetime.min.replace(tzinfo=timezone.utc), reverse=True)
+    return sorted(by_name, key=lambda i: i.effective_at or datetime.min.replace(tzinfo=UTC), reverse=True)
 
 
 def matches_search(item: PortalItem, query: str) -> bool:

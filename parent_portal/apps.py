@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ParentPortalConfig(AppConfig):
+    name = "parent_portal"
+    verbose_name = "Parent portal"
