@@ -1,9 +1,18 @@
 from django.urls import path
 
-from . import views
+from . import form_views, views
 
 app_name = "parent_portal"
 
 urlpatterns = [
     path("healthz", views.health, name="health"),
+    # Form tab (R9): each opens in its own browser tab.
+    path("d/<slug:district>/students/<int:student_id>/forms/<int:form_id>/start/", form_views.start,
+         name="form_start"),
+    path("d/<slug:district>/submissions/<int:submission_id>/continue/", form_views.continue_form,
+         name="form_continue"),
+    path("d/<slug:district>/submissions/<int:submission_id>/confirmation/", form_views.confirmation,
+         name="form_confirmation"),
+    path("d/<slug:district>/submissions/<int:submission_id>/pay/", form_views.pay, name="form_pay"),
+    path("d/<slug:district>/submissions/<int:submission_id>/edit/", form_views.edit, name="form_edit"),
 ]

@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "sso"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("<slug:district>/login/", views.login_start, name="login"),
+]
