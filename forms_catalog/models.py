@@ -274,6 +274,8 @@ class Submission(models.Model):
     # Outstanding balance; the sum of the submission's ledger entries, kept here for fast reads.
     balance = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0.00"))
     update_requested = models.BooleanField(default=False)
+    # The district's message to the parents when it rejects or asks for an update (Submission Workspace).
+    review_message = models.TextField(_("Message to the parent"), blank=True, max_length=2000)
     last_page = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     answers = models.JSONField(default=dict, blank=True)
     # Optimistic concurrency (R10): every save names the version it was based on.
@@ -302,6 +304,12 @@ class Submission(models.Model):
         indexes = [
             models.Index(fields=["district", "form", "status"], name="submission_district_form_idx"),
             models.Index(fields=["district", "workspace"], name="submission_district_ws_idx"),
+            # Submission Workspace keyset paging (newest submitted first), whole district / by form / by state.
+            models.Index(fields=["district", "status", "-submitted_at", "-id"], name="submission_ws_page_idx"),
+            models.Index(fields=["form", "status", "-submitted_at", "-id"], name="submission_ws_form_page_idx"),
+            models.Index(
+                fields=["district", "workspace", "status", "-submitted_at", "-id"], name="submission_ws_state_page_idx"
+            ),
         ]
 
     def __str__(self):
