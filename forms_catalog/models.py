@@ -4,6 +4,7 @@ Every invariant the database can hold is a constraint here; rules that need seve
 (R3-R7) live in `forms_catalog.rules`, writes in `forms_catalog.services`.
 """
 
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -363,3 +364,163 @@ class LedgerEntry(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount}"
+
+
+# --- Form definitions, submission history and open-form locks (form tab, R9/R10) -------------
+
+
+class FormPage(models.Model):
+    """One page of a form. A form without pages is shown with a derived one-page default."""
+
+    form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="pages")
+    order = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    title = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["form", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["form", "order"], name="form_page_order_unique"),
+            models.CheckConstraint(name="form_page_order_positive", condition=Q(order__gte=1)),
+        ]
+
+    def __str__(self):
+        return f"{self.form} — {self.order}. {self.title}"
+
+
+field_key_validator = RegexValidator(
+    r"^[a-z][a-z0-9_]*$", _("Use lowercase letters, digits and underscores, starting with a letter.")
+)
+
+
+class FormField(models.Model):
+    class Kind(models.TextChoices):
+        SHORT_TEXT = "short_text", _("Short text")
+        LONG_TEXT = "long_text", _("Long text")
+        DATE = "date", _("Date")
+        NUMBER = "number", _("Number")
+        SINGLE_CHOICE = "single_choice", _("Single choice")
+        MULTIPLE_CHOICE = "multiple_choice", _("Multiple choice")
+        CHECKBOX = "checkbox", _("Checkbox")
+        SIGNATURE = "signature", _("E-signature (typed full name and date)")
+        FILE = "file", _("File upload")
+
+    CHOICE_KINDS = ("single_choice", "multiple_choice")
+
+    page = models.ForeignKey(FormPage, on_delete=models.CASCADE, related_name="fields")
+    order = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    key = models.CharField(max_length=64, validators=[field_key_validator])
+    label = models.CharField(max_length=300)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SHORT_TEXT)
+    required = models.BooleanField(default=False)
+    choices = models.JSONField(default=list, blank=True, help_text=_("Single/multiple choice: a list of options."))
+    help_text = models.CharField(max_length=500, blank=True)
+    prefill_from = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=_("Private and Year-Round Update forms: a student field (first_name, last_name, full_name, "
+                    "grade, sis_id) or a key of the student's SIS data."),
+    )
+    max_file_size = models.PositiveIntegerField(
+        _("Largest file (bytes)"), null=True, blank=True, help_text=_("File uploads only; default 5 MB.")
+    )
+    allowed_types = models.CharField(
+        _("Allowed file types"),
+        max_length=200,
+        blank=True,
+        help_text=_("File uploads only: comma-separated extensions such as .pdf,.jpg,.png; empty allows "
+                    ".pdf, .jpg, .jpeg and .png."),
+    )
+
+    class Meta:
+        ordering = ["page", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["page", "order"], name="form_field_order_unique"),
+            models.UniqueConstraint(fields=["page", "key"], name="form_field_key_unique"),
+            models.CheckConstraint(name="form_field_order_positive", condition=Q(order__gte=1)),
+            models.CheckConstraint(
+                name="form_field_kind_valid",
+                condition=Q(
+                    kind__in=["short_text", "long_text", "date", "number", "single_choice", "multiple_choice",
+                              "checkbox", "signature", "file"]
+                ),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.key} ({self.kind})"
+
+    def clean(self):
+        errors = {}
+        choices = self.choices if isinstance(self.choices, list) else None
+        if self.choices not in (None, []) and (
+            choices is None or not all(isinstance(c, str) and c.strip() for c in choices)
+        ):
+            errors["choices"] = _("Choices must be a list of non-empty texts.")
+        elif self.kind in self.CHOICE_KINDS:
+            if not choices:
+                errors["choices"] = _("A choice field needs at least one choice.")
+            elif len(set(choices)) != len(choices):
+                errors["choices"] = _("Choices must be different from each other.")
+        elif choices:
+            errors["choices"] = _("Only single and multiple choice fields have choices.")
+        if self.kind != self.Kind.FILE and (self.max_file_size or self.allowed_types):
+            errors["allowed_types"] = _("Only file uploads have a size limit and file types.")
+        if self.allowed_types:
+            bad = [t for t in self.allowed_types.split(",") if not re.fullmatch(r"\s*\.[A-Za-z0-9]{1,10}\s*", t)]
+            if bad:
+                errors["allowed_types"] = _("List extensions such as .pdf,.jpg separated by commas.")
+        if self.page_id and self.key:
+            clash = FormField.objects.filter(page__form_id=self.page.form_id, key=self.key).exclude(pk=self.pk)
+            if clash.exists():
+                errors["key"] = _("Another field of this form already uses this key.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class SubmissionRevision(models.Model):
+    """Every submitted version of a submission's answers, in order; never changed once written."""
+
+    class Kind(models.TextChoices):
+        SUBMISSION = "submission", _("Submission")
+        UPDATE = "update", _("Update")
+        IMPORTED = "imported", _("Answers held before history was kept")
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    answers = models.JSONField(default=dict, blank=True)
+    submitted_at = models.DateTimeField()
+    submitted_by = models.ForeignKey(
+        Guardian, on_delete=models.SET_NULL, null=True, blank=True, related_name="submitted_revisions"
+    )
+
+    class Meta:
+        ordering = ["submission", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "number"], name="submission_revision_number_unique"),
+            models.CheckConstraint(
+                name="submission_revision_kind_valid", condition=Q(kind__in=["submission", "update", "imported"])
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.submission} — version {self.number}"
+
+
+class FormLock(models.Model):
+    """R9: the one form tab a guardian has open. Shared by every app server through the database.
+
+    The row is taken over when it has expired (no heartbeat for FORM_LOCK_TIMEOUT seconds) or when
+    the same form of the same student is opened again; `token` names the tab that holds it so a
+    closing tab releases only its own lock.
+    """
+
+    guardian = models.OneToOneField(Guardian, on_delete=models.CASCADE, related_name="form_lock")
+    form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="+")
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="+")
+    token = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.guardian} has {self.form} open"
