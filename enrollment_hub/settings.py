@@ -144,3 +144,24 @@ LOGGING = {
 # Fernet keys for secrets at rest, newest first (comma-separated). Generate one with
 # `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+
+# --- Parent single sign-on and outbound HTTP (sso app) ------------------------------------------
+# Every request to a district's identity provider or SIS goes through sso.safe_http: https only,
+# these timeouts and size cap, and no private/loopback/link-local addresses unless explicitly
+# allowed (tests and the local demo only; never in production).
+OUTBOUND_ALLOW_PRIVATE_ADDRESSES = env.bool("OUTBOUND_ALLOW_PRIVATE_ADDRESSES", default=False)
+OUTBOUND_CONNECT_TIMEOUT = env.float("OUTBOUND_CONNECT_TIMEOUT", default=5.0)
+OUTBOUND_READ_TIMEOUT = env.float("OUTBOUND_READ_TIMEOUT", default=10.0)
+OUTBOUND_MAX_BYTES = env.int("OUTBOUND_MAX_BYTES", default=1024 * 1024)
+# Cache lifetime of a provider's JWKS (an unknown key id refetches once).
+SSO_JWKS_CACHE_SECONDS = env.int("SSO_JWKS_CACHE_SECONDS", default=3600)
+# Allowed clock skew for ID token exp/iat, in seconds.
+SSO_CLOCK_LEEWAY_SECONDS = env.int("SSO_CLOCK_LEEWAY_SECONDS", default=60)
+# Demo mode: a development identity provider with demo parent accounts (scripts/run-demo).
+# It can never be switched on in production settings.
+DEMO_MODE = env.bool("DEMO_MODE", default=False)
+if DEMO_MODE and not DEBUG:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("DEMO_MODE=True is refused when DEBUG=False: the demo identity provider "
+                               "and its demo parent accounts never run in production.")
