@@ -6,6 +6,10 @@ app_name = "parent_portal"
 
 urlpatterns = [
     path("healthz", views.health, name="health"),
+    # Portal pages (R3-R9): the signed-in guardian's view of one student.
+    path("d/<slug:district>/", views.home, name="home"),
+    path("d/<slug:district>/students/<int:student_id>/", views.overview, name="overview"),
+    path("d/<slug:district>/students/<int:student_id>/forms/", views.forms, name="forms"),
     # Form tab (R9): each opens in its own browser tab.
     path("d/<slug:district>/students/<int:student_id>/forms/<int:form_id>/start/", form_views.start,
          name="form_start"),
