@@ -185,8 +185,14 @@ def submission_upsert(*, student: Student, form: Form, **values) -> tuple[Submis
     return submission, changed
 
 
-def _refresh_balance(submission: Submission) -> None:
+def _ledger_total(submission: Submission) -> Decimal:
+    """The sum of the submission's ledger entries, in cents (SQLite sums decimals as floats)."""
     total = submission.ledger_entries.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    return Decimal(total).quantize(Decimal("0.01"))
+
+
+def _refresh_balance(submission: Submission) -> None:
+    total = _ledger_total(submission)
     if total != submission.balance:
         submission.balance = total
         submission.full_clean()
@@ -218,7 +224,7 @@ def ledger_add(
 def balance_set(*, submission: Submission, balance: Decimal, reason: str, user=None) -> bool:
     """Bring the balance to `balance` with a charge or an adjustment entry; False when already there."""
     submission = Submission.objects.select_for_update().get(pk=submission.pk)
-    current = submission.ledger_entries.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    current = _ledger_total(submission)
     delta = Decimal(balance) - current
     if delta == 0:
         _refresh_balance(submission)
