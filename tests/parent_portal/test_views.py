@@ -229,3 +229,22 @@ def test_restricted_overview_reads_no_forms(sign_in, cast, django_assert_num_que
 OVERVIEW_QUERIES = 9
 FORMS_QUERIES = 9
 RESTRICTED_QUERIES = 7
+
+
+# --- Languages ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_language_choice_sticks_across_pages(sign_in, cast):
+    FormFactory(district=cast.district, name="Registration")
+    client = sign_in(cast.guardian.user)
+    url = overview_url(cast.district, cast.student)
+    assert "More Forms" in client.get(url).content.decode()
+    response = client.post(reverse("set_language"), {"language": "es", "next": url})
+    assert response.status_code == 302 and response["Location"] == url
+    for page in (url, forms_url(cast.district, cast.student)):
+        html = client.get(page).content.decode()
+        assert '<html lang="es">' in html
+        assert "(se abre en una pestaña nueva)" in html and "Sin iniciar" in html
+    assert "Más formularios" in client.get(url).content.decode()
+    assert "Pendientes" in client.get(forms_url(cast.district, cast.student)).content.decode()
