@@ -154,6 +154,12 @@ OUTBOUND_ALLOW_PRIVATE_ADDRESSES = env.bool("OUTBOUND_ALLOW_PRIVATE_ADDRESSES", 
 OUTBOUND_CONNECT_TIMEOUT = env.float("OUTBOUND_CONNECT_TIMEOUT", default=5.0)
 OUTBOUND_READ_TIMEOUT = env.float("OUTBOUND_READ_TIMEOUT", default=10.0)
 OUTBOUND_MAX_BYTES = env.int("OUTBOUND_MAX_BYTES", default=1024 * 1024)
+# Parents sign in through their district's OIDC provider (configuration per district, read at
+# request time by sso.oidc); staff keep Django's password sign-in.
+AUTHENTICATION_BACKENDS = [
+    "sso.oidc.DistrictOIDCBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 # Cache lifetime of a provider's JWKS (an unknown key id refetches once).
 SSO_JWKS_CACHE_SECONDS = env.int("SSO_JWKS_CACHE_SECONDS", default=3600)
 # Allowed clock skew for ID token exp/iat, in seconds.

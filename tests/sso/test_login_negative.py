@@ -1,0 +1,193 @@
+"""The sign-in flow against a provider that misbehaves on purpose (OpenID RP certification negatives).
+
+Each refused answer ends on the error page with no session (no signed-in user, no session row).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.contrib.sessions.models import Session
+
+from .conftest import follow_provider, sign_in, signed_in_user_id, start_login
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+def assert_refused(client, response, *, status=400, text="could not sign you in"):
+    body = response.content.decode()
+    assert response.status_code == status, body[:800]
+    assert text in body
+    assert not Session.objects.exists()
+    assert signed_in_user_id(client) is None
+
+
+def test_good_login_lands_on_portal_home_with_a_fresh_session(client, cast, configured, provider):
+    client.get("/healthz")
+    start = start_login(client, "springfield")
+    before = client.session.session_key
+    response = client.get(follow_provider(start))
+    assert response.status_code == 302
+    assert response["Location"] == "/d/springfield/"
+    assert signed_in_user_id(client) == str(cast.guardian.user_id)
+    assert client.session.session_key != before  # cycled on sign-in
+    # PKCE S256 and the advertised client_secret_basic were used.
+    authorize = [r for r in provider.requests if r[0] == "AUTHORIZE"][-1][1]
+    assert '"code_challenge_method": "S256"' in authorize
+    assert provider.token_requests[-1]["auth_method"] == "client_secret_basic"
+    assert "code_verifier" in provider.token_requests[-1]["form"]
+
+
+def test_token_auth_method_follows_discovery_client_secret_post(client, cast, configured, provider):
+    provider.auth_method = "client_secret_post"
+    from sso.services import sso_discovery_refresh
+
+    sso_discovery_refresh(config=configured, force=True)
+    response = sign_in(client, "springfield")
+    assert response.status_code == 302
+    assert provider.token_requests[-1]["auth_method"] == "client_secret_post"
+    assert signed_in_user_id(client) == str(cast.guardian.user_id)
+
+
+def test_safe_next_is_honoured_and_foreign_next_is_not(client, cast, configured, provider):
+    response = sign_in(client, "springfield", next_url="/d/springfield/students/1/")
+    assert response["Location"] == "/d/springfield/students/1/"
+    client.logout()
+    response = sign_in(client, "springfield", next_url="https://evil.example/steal")
+    assert response["Location"] == "/d/springfield/"
+
+
+@pytest.mark.parametrize(
+    ("knob", "value"),
+    [
+        ("sign_mode", "bad_signature"),
+        ("sign_mode", "none"),
+        ("sign_mode", "hs256"),
+        ("sign_mode", "unknown_kid"),
+        ("iss", "https://evil.example"),
+        ("aud", "someone-else"),
+        ("aud", None),
+        ("sub", None),
+        ("iat", None),
+        ("exp", int(time.time()) - 3600),
+        ("iat", int(time.time()) + 3600),
+        ("azp", "someone-else"),
+        ("aud_multi_no_azp", None),
+        ("nonce", "not-the-nonce"),
+    ],
+    ids=["bad-signature", "alg-none", "hs256-with-shared-secret", "unknown-kid", "wrong-iss", "wrong-aud",
+         "missing-aud", "missing-sub", "missing-iat", "expired", "iat-in-future", "wrong-azp",
+         "multiple-aud-without-azp", "wrong-nonce"],
+)
+def test_bad_id_token_is_refused(client, cast, configured, provider, knob, value):
+    if knob == "sign_mode":
+        provider.sign_mode = value
+    elif knob == "nonce":
+        provider.nonce_override = value
+    elif knob == "aud_multi_no_azp":
+        provider.id_token_claims["aud"] = [provider.client_id, "another-client"]
+    else:
+        provider.id_token_claims[knob] = value
+    assert_refused(client, sign_in(client, "springfield"))
+
+
+def test_missing_nonce_is_refused(client, cast, configured, provider):
+    provider.id_token_claims["nonce"] = None
+    assert_refused(client, sign_in(client, "springfield"))
+
+
+def test_kid_absent_with_a_single_key_is_accepted_but_with_several_keys_refused(client, cast, configured, provider):
+    provider.sign_mode = "no_kid"
+    response = sign_in(client, "springfield")
+    assert response.status_code == 302
+    client.logout()
+    provider.rotate_key()  # two published keys now, and the token names none of them
+    provider.sign_mode = "no_kid"
+    from django.core.cache import cache
+
+    cache.clear()
+    assert_refused(client, sign_in(client, "springfield"))
+
+
+def test_unknown_state_is_refused(client, cast, configured, provider):
+    location = start_login(client, "springfield")
+    path = follow_provider(location)
+    forged = path.split("state=")[0] + "state=forged-state"
+    assert_refused(client, client.get(forged), text="expired or was already used")
+
+
+def test_state_is_single_use(client, cast, configured, provider):
+    path = follow_provider(start_login(client, "springfield"))
+    assert client.get(path).status_code == 302
+    client.logout()
+    assert_refused(client, client.get(path), text="expired or was already used")
+
+
+def test_userinfo_sub_mismatch_is_refused(client, cast, configured, provider):
+    provider.userinfo_claims["sub"] = "somebody-else"
+    assert_refused(client, sign_in(client, "springfield"))
+
+
+def test_claim_only_in_userinfo_is_used_when_subs_match(client, cast, configured, provider):
+    # The ID token carries no email; userinfo (same sub) does.
+    response = sign_in(client, "springfield")
+    assert response.status_code == 302
+    assert "email" not in provider.id_token_extra
+    assert signed_in_user_id(client) == str(cast.guardian.user_id)
+
+
+def test_claim_in_id_token_wins_over_userinfo(client, cast, configured, provider):
+    provider.id_token_extra["email"] = cast.co_guardian.global_id
+    response = sign_in(client, "springfield")
+    assert response.status_code == 302
+    assert signed_in_user_id(client) == str(cast.co_guardian.user_id)
+
+
+def test_discovery_issuer_mismatch_at_sign_in_is_refused(client, cast, configured, provider):
+    from django.utils import timezone
+
+    configured.discovery_fetched_at = timezone.now() - timezone.timedelta(days=2)  # stale: refetched
+    configured.save(update_fields=["discovery_fetched_at"])
+    provider.discovery_mode = "issuer"
+    response = client.get("/sso/springfield/login/")
+    assert_refused(client, response, status=502, text="could not be reached")
+
+
+def test_provider_error_answer_is_refused(client, cast, configured, provider):
+    location = start_login(client, "springfield")
+    from urllib.parse import parse_qs, urlsplit
+
+    state = parse_qs(urlsplit(location).query)["state"][0]
+    assert_refused(client, client.get(f"/sso/callback/?error=access_denied&state={state}"), text="cancelled")
+
+
+def test_token_endpoint_refusal_is_refused(client, cast, configured, provider):
+    provider.client_secret = "rotated-at-the-provider"
+    try:
+        assert_refused(client, sign_in(client, "springfield"))
+    finally:
+        provider.client_secret = "s3cret-client-value"
+
+
+def test_unmatched_identity_gets_friendly_page_and_no_guardian_is_created(client, cast, configured, provider):
+    from forms_catalog.models import Guardian
+
+    count = Guardian.objects.count()
+    provider.account = {"sub": "nobody", "email": "nobody@example.org"}
+    response = sign_in(client, "springfield")
+    assert_refused(client, response, status=403, text="We could not find your account in Springfield Unified")
+    assert Guardian.objects.count() == count
+
+
+def test_inactive_guardian_cannot_sign_in(client, cast, configured, provider):
+    cast.guardian.active = False
+    cast.guardian.save(update_fields=["active"])
+    assert_refused(client, sign_in(client, "springfield"), status=403, text="We could not find your account")
+
+
+def test_disabled_district_has_no_sign_in(client, cast, configured, provider):
+    from sso.services import sso_configuration_save
+
+    sso_configuration_save(district=cast.district, values={"enabled": False})
+    assert_refused(client, client.get("/sso/springfield/login/"), status=404, text="not available")
