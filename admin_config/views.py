@@ -14,12 +14,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from enrollment_hub import throttle
+from enrollment_hub import throttle as shared_throttle
 from forms_catalog import rules, workspace
 from forms_catalog import selectors as catalog_selectors
 from forms_catalog.models import District, Submission
 
-from . import selectors, services
+from . import selectors, services, throttle
 from .access import CONFIGURATION, SUBMISSION_WORKSPACE, access_guardian_link, access_submission, console_view
 from .forms import AvailableFormsForm, SSOConfigurationForm, WorkspaceActionForm, WorkspaceBulkForm
 from .models import StaffMembership
@@ -43,35 +43,39 @@ STATUS_LABELS = {
 
 
 class ConsoleLoginView(auth_views.LoginView):
-    """Django's login, with failures throttled per username and per client IP (enrollment_hub.throttle,
-    rules `staff_login`) and every sign-in, failure and refusal in the audit log."""
+    """Django's login, with failures throttled per username and per client IP (admin_config.throttle)
+    and every sign-in, failure and refusal in the audit log."""
 
     template_name = "admin_config/login.html"
 
-    def _username(self) -> str:
-        return (self.request.POST.get("username") or "")[:150]
+    def _who(self) -> tuple[str, str | None]:
+        return (self.request.POST.get("username") or "")[:150], services.client_ip(self.request)
+
+    def _throttled(self):
+        rule = shared_throttle.Rule("staff_login-account", throttle.limit(), throttle.window())
+        return shared_throttle.throttled_response(self.request, rule)
 
     def post(self, request, *args, **kwargs):
-        username = self._username()
-        rule = throttle.is_blocked("staff_login", request, account=username)
-        if rule is not None:
+        username, ip = self._who()
+        if throttle.is_locked(username, ip):
             services.audit_record(action="auth.sign_in_refused", actor_label=username, request=request,
-                                  details={"reason": "too_many_failures", "rule": rule.scope})
-            return throttle.throttled_response(request, rule)
+                                  details={"reason": "too_many_failures", "method": "password"})
+            return self._throttled()
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
-        username = self._username()
+        username, ip = self._who()
         if self.request.method == "POST":
-            rule = throttle.record_failure("staff_login", self.request, account=username)
+            throttle.record_failure(username, ip)
             services.audit_record(action="auth.sign_in_failed", actor_label=username, request=self.request,
                                   details={"method": "password"})
-            if rule is not None:
-                return throttle.throttled_response(self.request, rule)
+            if throttle.is_locked(username, ip):
+                return self._throttled()
         return super().form_invalid(form)
 
     def form_valid(self, form):
         user = form.get_user()
+        throttle.clear_username(self._who()[0])
         response = super().form_valid(form)
         membership = StaffMembership.objects.filter(user=user).select_related("district").first()
         services.audit_record(action="auth.sign_in", actor=user, request=self.request,

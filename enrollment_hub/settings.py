@@ -36,16 +36,20 @@ INSTALLED_APPS = [
     "parent_portal",
     "admin_config",
     "roster",  # SIS roster sync (OneRoster CSV and REST)
+    "security",  # sign-in index, security audit events; keep after the apps whose admin it extends
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "enrollment_hub.security.SecurityHeadersMiddleware",  # CSP, Permissions-Policy (hardening)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "enrollment_hub.security.SignInLifetimeMiddleware",  # idle/absolute timeout, deactivated accounts
+    "enrollment_hub.throttle.SignInThrottleMiddleware",  # SSO start/callback, Django admin sign-in
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -130,7 +134,7 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -172,3 +176,31 @@ if DEMO_MODE and not DEBUG:
 
     raise ImproperlyConfigured("DEMO_MODE=True is refused when DEBUG=False: the demo identity provider "
                                "and its demo parent accounts never run in production.")
+
+# --- Hardening: sign-in lifetime, throttles, shared-cache outages (enrollment_hub/security.py,
+# enrollment_hub/throttle.py, enrollment_hub/cache.py, security app; docs/reliability.md) -------
+# OWASP ASVS 7.3: a sign-in ends after this many idle seconds, and at the latest this many seconds
+# after it began, whatever the activity. Both are checked server-side on every request.
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+SESSION_ABSOLUTE_LIFETIME = env.int("SESSION_ABSOLUTE_LIFETIME", default=SESSION_COOKIE_AGE)
+# Activity is written to the session at most this often (seconds), not on every request.
+SESSION_ACTIVITY_RESOLUTION = env.int("SESSION_ACTIVITY_RESOLUTION", default=60)
+SESSION_COOKIE_AGE = max(SESSION_COOKIE_AGE, SESSION_ABSOLUTE_LIFETIME)
+SESSION_COOKIE_SAMESITE = "Lax"  # the identity provider's redirect back is a top-level GET
+CSRF_COOKIE_HTTPONLY = True  # scripts read the token from the form's csrfmiddlewaretoken field
+CSRF_COOKIE_SAMESITE = "Lax"
+# Throttles: {"<name>_<ip|account>": (limit, window_seconds)} overriding enrollment_hub/throttle.py's
+# defaults (staff_login: failures per address and username; sso_start, sso_callback: every request
+# per address and per district). Counters live in the shared cache.
+THROTTLE_RULES: dict = {}
+# Behind N trusted proxies, the client address is the Nth entry from the right of X-Forwarded-For.
+THROTTLE_TRUSTED_PROXIES = env.int("THROTTLE_TRUSTED_PROXIES", default=0)
+# Redis as the shared cache degrades instead of raising while Redis is unreachable, and is not
+# retried for CACHE_RETRY_AFTER seconds after a failure.
+CACHE_RETRY_AFTER = env.float("CACHE_RETRY_AFTER", default=5.0)
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "enrollment_hub.cache.ResilientRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=0.5),
+         "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=1.0)}
+    )
