@@ -204,3 +204,10 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
         {"socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=0.5),
          "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=1.0)}
     )
+
+# --- Form tab (parent_portal/form_views.py, parent_portal/form_runtime/) ---------------------------
+# R9 Cannot Open Another Form: a guardian's open-form lock (a database row, so every app server sees
+# it) expires this many seconds after the tab was last used; the tab's heartbeat renews it.
+FORM_LOCK_TIMEOUT = env.int("FORM_LOCK_TIMEOUT", default=10 * 60)
+# The payment gateway class (parent_portal.form_runtime.payments.PaymentGateway); the sandbox by default.
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="parent_portal.form_runtime.payments.SandboxGateway")

@@ -19,4 +19,9 @@ urlpatterns = [
          name="form_confirmation"),
     path("d/<slug:district>/submissions/<int:submission_id>/pay/", form_views.pay, name="form_pay"),
     path("d/<slug:district>/submissions/<int:submission_id>/edit/", form_views.edit, name="form_edit"),
+    path("d/<slug:district>/submissions/<int:submission_id>/instructions/", form_views.instructions,
+         name="form_instructions"),
+    path("d/<slug:district>/submissions/<int:submission_id>/pages/<int:page>/", form_views.page, name="form_page"),
+    path("d/<slug:district>/form-lock/heartbeat/", form_views.lock_heartbeat, name="form_lock_heartbeat"),
+    path("d/<slug:district>/form-lock/release/", form_views.lock_release, name="form_lock_release"),
 ]
