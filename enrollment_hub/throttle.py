@@ -3,8 +3,10 @@
 A *rule* limits events per key (the client address, an account name, a district) within a window.
 `hit()` counts one event and says whether the limit is now exceeded; `blocked()` only looks. Views
 use the `throttle` decorator (counts every request) or call `record_failure()` / `is_blocked()`
-for failures only (the staff password login). A blocked request gets `throttled_response()`: a
-clear 429 page with Retry-After.
+for failures only. A blocked request gets `throttled_response()`: a clear 429 page with Retry-After.
+The admin console's sign-in view counts its failures under `staff_login`; `SignInThrottleMiddleware`
+(below) applies the SSO rules to the parent SSO views by URL name, and the same `staff_login`
+counters to Django admin's sign-in, so one lock holds across both staff doors.
 
 When the shared cache is unreachable the counters fail open (nothing is blocked) and a warning is
 logged: sign-in keeps working, without throttling, until the cache is back (docs/reliability.md).
@@ -42,7 +44,8 @@ def _setting_rule(name: str, scope: str, default: tuple[int, int]) -> Rule:
 def rules(name: str) -> list[Rule]:
     """The configured rules of a throttle name: per client address and per account."""
     defaults = {
-        "staff_login": {"ip": (20, 300), "account": (5, 300)},
+        # Staff password sign-in (admin console and Django admin): failures only, per address and username.
+        "staff_login": {"ip": (20, 900), "account": (5, 900)},
         # SSO: the "account" is the district (the parent is unknown until the provider answers).
         "sso_start": {"ip": (30, 60), "account": (600, 60)},
         "sso_callback": {"ip": (30, 60), "account": (600, 60)},
@@ -172,3 +175,70 @@ def throttle(name: str, *, account: Callable | None = None):
         return wrapper
 
     return decorator
+
+
+# --- Where the rules apply -------------------------------------------------------------------
+
+# URL name -> throttle name, counted on every request (the SSO flow has no password to fail).
+COUNTED_VIEWS = {"sso:login": "sso_start", "sso:callback": "sso_callback"}
+
+
+def _sso_account(request, match) -> str | None:
+    """The per-"account" key of the SSO flow: the district (from the URL, or from the stored state)."""
+    district = match.kwargs.get("district")
+    if district:
+        return f"district:{district}"
+    state = request.GET.get("state")
+    try:
+        states = request.session.get("oidc_states") or {}
+    except Exception:  # an unreadable session must not turn the callback into an error here
+        states = {}
+    entry = states.get(state) if isinstance(states, dict) and isinstance(state, str) else None
+    if isinstance(entry, dict) and isinstance(entry.get("district"), str):
+        return f"district:{entry['district']}"
+    return None
+
+
+class SignInThrottleMiddleware:
+    """Applies the throttles by URL name, so the views need no decorator:
+
+    * parent SSO start and callback: every request counts, per client address and per district;
+    * Django admin's password sign-in (support staff): failures count with the same per-username and
+      per-address counters as the admin console's sign-in (admin_config.throttle), so one lock holds
+      across both doors.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        name = COUNTED_VIEWS.get(match.view_name) if match is not None else None
+        if name:
+            rule = record_attempt(name, request, account=_sso_account(request, match))
+            if rule is not None:
+                logger.warning("throttled %s for %s", rule.scope, client_address(request))
+                return throttled_response(request, rule)
+            return None
+        if match is not None and match.view_name == "admin:login" and request.method == "POST":
+            return self._admin_login(request, view_func, view_args, view_kwargs)
+        return None
+
+    def _admin_login(self, request, view_func, view_args, view_kwargs):
+        username = str(request.POST.get("username", ""))[:150]
+        rule = is_blocked("staff_login", request, account=username)
+        if rule is not None:
+            from security.services import security_event_record
+
+            security_event_record(action="auth.sign_in_refused", actor_label=username, request=request,
+                                  details={"reason": "too_many_failures", "method": "password", "rule": rule.scope})
+            return throttled_response(request, rule)
+        response = view_func(request, *view_args, **view_kwargs)
+        if response.status_code == 200 and not request.user.is_authenticated:  # the form came back: a failure
+            rule = record_failure("staff_login", request, account=username)
+            if rule is not None:
+                return throttled_response(request, rule)
+        return response

@@ -112,3 +112,27 @@ def security_event_record(*, action: str, user=None, actor=None, request=None, d
     except Exception:
         # The event must not turn a sign-in or sign-out into an error page; it is logged instead.
         logger.exception("could not record security event %s", action)
+
+
+def sso_sign_in_failure_record(request, *, district_slug: str | None, status: int) -> None:
+    """Audit a parent sign-in that ended on an error page. Called where the SSO views render failures;
+    the reason comes from the exception being handled (the flow's `LoginFailed.reason`), else the status."""
+    import sys
+
+    from forms_catalog.models import District
+
+    exc = sys.exc_info()[1]
+    reason = getattr(exc, "reason", None) or {
+        404: "sso_not_enabled",
+        502: "provider_unreachable",
+        403: "no_matching_account",
+    }.get(status, "invalid_or_expired_response")
+    match = getattr(request, "resolver_match", None)
+    district = District.objects.filter(slug=district_slug).first() if district_slug else None
+    security_event_record(
+        action="auth.sign_in_failed",
+        request=request,
+        district=district,
+        details={"method": "sso", "reason": str(reason)[:300], "status": status,
+                 "step": match.url_name if match is not None else ""},
+    )

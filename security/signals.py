@@ -30,6 +30,8 @@ def signed_in(sender, request, user, **kwargs):
         ip=services.client_address(request),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
+    if _self_audited(request):
+        return
     services.security_event_record(
         action="auth.sign_in",
         user=user,
@@ -44,7 +46,7 @@ def signed_out(sender, request, user, **kwargs):
         return
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     services.user_session_forget(session_key=session_key)
-    if user is not None:
+    if user is not None and not _self_audited(request):
         reason = getattr(request, END_REASON_ATTR, None) or "signed_out"
         services.security_event_record(
             action="auth.sign_out", user=user, request=request, details={"reason": reason}
@@ -56,6 +58,8 @@ def sign_in_failed(sender, credentials, request=None, **kwargs):
     """A failed password sign-in (Django's login form and admin). `credentials` is already cleansed."""
     from django.contrib.auth import get_user_model
 
+    if request is not None and _self_audited(request):
+        return
     username = str((credentials or {}).get("username", ""))[:150]
     user = get_user_model().objects.filter(username=username).first() if username else None
     reason = "unknown_account" if user is None else ("account_inactive" if not user.is_active
@@ -68,6 +72,16 @@ def sign_in_failed(sender, credentials, request=None, **kwargs):
         request=request,
         details={"method": "password", "reason": reason, "username": username},
     )
+
+
+# The admin console's sign-in views record their own sign-in, failure, refusal and sign-out events
+# (admin_config.views); events from there are not recorded a second time here.
+SELF_AUDITING_NAMESPACES = ("admin_config",)
+
+
+def _self_audited(request) -> bool:
+    match = getattr(request, "resolver_match", None)
+    return match is not None and match.namespace in SELF_AUDITING_NAMESPACES
 
 
 def _method(request, user) -> str:
