@@ -177,6 +177,16 @@ if DEMO_MODE and not DEBUG:
     raise ImproperlyConfigured("DEMO_MODE=True is refused when DEBUG=False: the demo identity provider "
                                "and its demo parent accounts never run in production.")
 
+# --- District admin console (admin_config) --------------------------------------------------------
+# Staff sign-in throttle (admin_config/throttle.py): after LOGIN_FAILURE_LIMIT failed sign-ins for one
+# username, or from one client IP, within LOGIN_FAILURE_WINDOW seconds, further attempts are refused
+# until the window ends. Counters live in the shared cache (CACHE_URL), so the limit holds across app
+# servers; Django admin's sign-in shares them (enrollment_hub.throttle.SignInThrottleMiddleware).
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=15 * 60)
+# Rows per page in the Submission Workspace and the audit log.
+CONSOLE_PAGE_SIZE = env.int("CONSOLE_PAGE_SIZE", default=50)
+
 # --- Hardening: sign-in lifetime, throttles, shared-cache outages (enrollment_hub/security.py,
 # enrollment_hub/throttle.py, enrollment_hub/cache.py, security app; docs/reliability.md) -------
 # OWASP ASVS 7.3: a sign-in ends after this many idle seconds, and at the latest this many seconds
