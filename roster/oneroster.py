@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import os
 import zipfile
 from collections.abc import Iterator
@@ -190,17 +189,25 @@ class CsvFile:
     def _reader(self):
         raw = self.source.open(self.name)
         try:
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-            yield csv.reader(text, strict=True)
+            yield csv.reader(self._lines(raw), strict=True)
         finally:
             raw.close()
+
+    def _lines(self, raw):
+        """Decoded lines, so that a byte that is not UTF-8 is reported on its own line."""
+        for number, data in enumerate(raw, start=1):
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise RosterError("The file is not valid UTF-8.", file=self.label, line=number) from None
+            yield text.lstrip("\ufeff") if number == 1 else text
 
     def _read_header(self, reader) -> list[str]:
         try:
             header = next(reader)
         except StopIteration:
             raise RosterError("The file is empty; a header line is required.", file=self.label, line=1) from None
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except csv.Error as exc:
             raise RosterError(f"The header cannot be read ({exc}).", file=self.label, line=1) from None
         header = [h.strip() for h in header]
         seen = set()
@@ -238,9 +245,8 @@ class CsvFile:
                         )
                     yield line, row
             except csv.Error as exc:
-                raise RosterError(f"Malformed CSV ({exc}).", file=self.label, line=reader.line_num) from None
-            except UnicodeDecodeError:
-                raise RosterError("The file is not valid UTF-8.", file=self.label, line=line + 1) from None
+                raise RosterError(f"Malformed CSV: {exc} (the record breaks on line {reader.line_num}).",
+                                  file=self.label, line=line + 1) from None
 
 
 def read_manifest(source: RosterSource) -> dict[str, str]:
