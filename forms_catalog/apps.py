@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class FormsCatalogConfig(AppConfig):
     name = "forms_catalog"
     verbose_name = "Forms catalog"
+
+    def ready(self):
+        from . import admin_definitions  # noqa: F401  (form definitions in Django admin)

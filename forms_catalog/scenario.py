@@ -18,8 +18,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from sso import validation as sso_validation
 from sso.models import SSOConfiguration
 
-from . import services
-from .models import District, Form, Guardian, Packet, Student
+from . import form_definitions, services
+from .models import District, Form, FormField, Guardian, Packet, Student
 
 
 class ScenarioError(Exception):
@@ -382,10 +382,11 @@ def _load_form(district: District, row: Any, p: str, packets: dict[str, Packet],
         p,
         ("key", "name"),
         ("product", "type", "student_type", "status", "opens_at", "closes_at", "academic_year",
-         "approval_status", "packet"),
+         "approval_status", "packet", "pages"),
     )
     key = _str(row, "key", p, allow_empty=False)
     _unique_key(seen, key, f"{p}.key", "form")
+    pages = _pages(row["pages"], f"{p}.pages") if "pages" in row else None
     product = _enum(row, "product", p, PRODUCTS, default="enrollment")
     packet = None
     if product == "enrollment":
@@ -409,7 +410,7 @@ def _load_form(district: District, row: Any, p: str, packets: dict[str, Packet],
         if packet_key not in packets:
             raise ScenarioError(f"{p}.packet", f"no packet with key {json.dumps(packet_key)}")
         packet = packets[packet_key]
-    return _validated(
+    form, changed = _validated(
         p,
         services.form_upsert,
         district=district,
@@ -425,6 +426,50 @@ def _load_form(district: District, row: Any, p: str, packets: dict[str, Packet],
         approval_status=_bool(row, "approval_status", p, False),
         packet=packet,
     )
+    if pages is not None:
+        changed |= _validated(f"{p}.pages", form_definitions.form_definition_set, form=form, pages=pages)
+    return form, changed
+
+
+FIELD_KINDS = tuple(FormField.Kind.values)
+
+
+def _pages(value: Any, path: str) -> list[dict]:
+    """A form's optional `pages` (README "Form pages"): checked here so errors name the JSON path."""
+    if not isinstance(value, list):
+        raise ScenarioError(path, f"expected a list, got {_kind(value)}")
+    pages, keys = [], set()
+    for i, page in enumerate(value):
+        pp = f"{path}[{i}]"
+        _fields(page, pp, ("title",), ("instructions", "fields"))
+        fields = []
+        for j, spec in enumerate(_list(page, "fields", pp)):
+            fp = f"{pp}.fields[{j}]"
+            _fields(spec, fp, ("key", "label"), ("kind", "required", "choices", "help_text", "prefill_from",
+                                                 "max_file_size", "allowed_types"))
+            key = _str(spec, "key", fp, allow_empty=False)
+            _unique_key(keys, key, f"{fp}.key", "field key")
+            choices = _list(spec, "choices", fp)
+            for k, choice in enumerate(choices):
+                if not isinstance(choice, str):
+                    raise ScenarioError(f"{fp}.choices[{k}]", f"expected a string, got {_kind(choice)}")
+            values = {
+                "key": key,
+                "label": _str(spec, "label", fp, allow_empty=False),
+                "kind": _enum(spec, "kind", fp, FIELD_KINDS, default="short_text"),
+                "required": _bool(spec, "required", fp, False),
+                "choices": choices,
+                "help_text": _opt_str(spec, "help_text", fp),
+                "prefill_from": _opt_str(spec, "prefill_from", fp).strip(),
+                "max_file_size": _int(spec, "max_file_size", fp, 1, 1) if "max_file_size" in spec else None,
+                "allowed_types": _opt_str(spec, "allowed_types", fp).strip(),
+            }
+            _validated(fp, FormField(order=j + 1, **values).full_clean, exclude=["page"], validate_unique=False,
+                       validate_constraints=False)
+            fields.append(values)
+        pages.append({"title": _str(page, "title", pp, allow_empty=False),
+                      "instructions": _opt_str(page, "instructions", pp), "fields": fields})
+    return pages
 
 
 def _load_submission(row, p, forms, student_ref, guardians, seen_pairs, slug) -> int:
