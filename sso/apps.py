@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class SsoConfig(AppConfig):
     name = "sso"
     verbose_name = "Parent single sign-on"
+
+    def ready(self):
+        from . import crypto
+
+        crypto.register_encrypted_field("sso.SSOConfiguration", "client_secret_encrypted")

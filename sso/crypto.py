@@ -52,3 +52,32 @@ def rotate(token: str) -> str:
     if not token:
         return ""
     return _fernet(keys()).rotate(token.encode()).decode()
+
+
+def is_current(token: str) -> bool:
+    """True when `token` is already encrypted under the newest key."""
+    if not token:
+        return True
+    try:
+        Fernet(keys()[0].encode()).decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+# --- Registry of encrypted columns ------------------------------------------------------------
+# Every model field holding a token from `encrypt` registers here (in its app's ready()), so
+# `manage.py rotate_secrets` re-encrypts all of them under the newest key.
+
+_ENCRYPTED_FIELDS: list[tuple[str, str]] = []
+
+
+def register_encrypted_field(model_label: str, field_name: str) -> None:
+    """Declare `app_label.Model`.`field_name` as holding Fernet tokens."""
+    entry = (model_label, field_name)
+    if entry not in _ENCRYPTED_FIELDS:
+        _ENCRYPTED_FIELDS.append(entry)
+
+
+def encrypted_fields() -> list[tuple[str, str]]:
+    return list(_ENCRYPTED_FIELDS)
