@@ -200,8 +200,8 @@ SESSION_COOKIE_SAMESITE = "Lax"  # the identity provider's redirect back is a to
 CSRF_COOKIE_HTTPONLY = True  # scripts read the token from the form's csrfmiddlewaretoken field
 CSRF_COOKIE_SAMESITE = "Lax"
 # Throttles: {"<name>_<ip|account>": (limit, window_seconds)} overriding enrollment_hub/throttle.py's
-# defaults (staff_login: failures per address and username; sso_start, sso_callback: every request
-# per address and per district). Counters live in the shared cache.
+# defaults (sso_start, sso_callback: every request per address and per district). Counters live in
+# the shared cache. Staff password sign-in (console and Django admin) uses LOGIN_FAILURE_LIMIT/_WINDOW.
 THROTTLE_RULES: dict = {}
 # Behind N trusted proxies, the client address is the Nth entry from the right of X-Forwarded-For.
 THROTTLE_TRUSTED_PROXIES = env.int("THROTTLE_TRUSTED_PROXIES", default=0)

@@ -4,9 +4,10 @@ A *rule* limits events per key (the client address, an account name, a district)
 `hit()` counts one event and says whether the limit is now exceeded; `blocked()` only looks. Views
 use the `throttle` decorator (counts every request) or call `record_failure()` / `is_blocked()`
 for failures only. A blocked request gets `throttled_response()`: a clear 429 page with Retry-After.
-The admin console's sign-in view counts its failures under `staff_login`; `SignInThrottleMiddleware`
-(below) applies the SSO rules to the parent SSO views by URL name, and the same `staff_login`
-counters to Django admin's sign-in, so one lock holds across both staff doors.
+`SignInThrottleMiddleware` (below) applies the SSO rules to the parent SSO views by URL name, and
+the admin console's staff sign-in failure counters (admin_config.throttle: per username and per
+address, LOGIN_FAILURE_LIMIT / LOGIN_FAILURE_WINDOW) to Django admin's sign-in, so one lock holds
+across both staff doors.
 
 When the shared cache is unreachable the counters fail open (nothing is blocked) and a warning is
 logged: sign-in keeps working, without throttling, until the cache is back (docs/reliability.md).
@@ -44,8 +45,6 @@ def _setting_rule(name: str, scope: str, default: tuple[int, int]) -> Rule:
 def rules(name: str) -> list[Rule]:
     """The configured rules of a throttle name: per client address and per account."""
     defaults = {
-        # Staff password sign-in (admin console and Django admin): failures only, per address and username.
-        "staff_login": {"ip": (20, 900), "account": (5, 900)},
         # SSO: the "account" is the district (the parent is unknown until the provider answers).
         "sso_start": {"ip": (30, 60), "account": (600, 60)},
         "sso_callback": {"ip": (30, 60), "account": (600, 60)},
@@ -228,17 +227,33 @@ class SignInThrottleMiddleware:
         return None
 
     def _admin_login(self, request, view_func, view_args, view_kwargs):
+        from admin_config import throttle as staff_throttle
+
         username = str(request.POST.get("username", ""))[:150]
-        rule = is_blocked("staff_login", request, account=username)
-        if rule is not None:
+        ip = client_address(request)
+        rule = Rule("staff_login-account", staff_throttle.limit(), staff_throttle.window())
+        try:
+            locked = staff_throttle.is_locked(username, ip)
+        except Exception:
+            logger.warning("shared cache unavailable: staff sign-in throttle not checked")
+            locked = False
+        if locked:
             from security.services import security_event_record
 
             security_event_record(action="auth.sign_in_refused", actor_label=username, request=request,
-                                  details={"reason": "too_many_failures", "method": "password", "rule": rule.scope})
+                                  details={"reason": "too_many_failures", "method": "password"})
             return throttled_response(request, rule)
         response = view_func(request, *view_args, **view_kwargs)
         if response.status_code == 200 and not request.user.is_authenticated:  # the form came back: a failure
-            rule = record_failure("staff_login", request, account=username)
-            if rule is not None:
-                return throttled_response(request, rule)
+            try:
+                staff_throttle.record_failure(username, ip)
+                if staff_throttle.is_locked(username, ip):
+                    return throttled_response(request, rule)
+            except Exception:
+                logger.warning("shared cache unavailable: staff sign-in failure not counted")
+        elif response.status_code in (301, 302) and request.user.is_authenticated:
+            try:
+                staff_throttle.clear_username(username)
+            except Exception:
+                logger.warning("shared cache unavailable: staff sign-in counter not cleared")
         return response

@@ -56,7 +56,8 @@ def main() -> int:
                if v["id"] not in ok_ids and not any(a in ok_ids for a in v.get("aliases", []))]
         for name, version, vuln in findings:
             mark = "NEW" if (name, version, vuln) in new else "accepted"
-            print(f"  [{mark}] {name} {version}: {vuln['id']} fixed in {', '.join(vuln.get('fix_versions', [])) or '-'}")
+            fixed = ", ".join(vuln.get("fix_versions", [])) or "-"
+            print(f"  [{mark}] {name} {version}: {vuln['id']} fixed in {fixed}")
         print(f"pip-audit ({service}): {len(audited)} dependencies audited, {len(findings)} advisories, "
               f"{len(new)} not accepted in .pip-audit-ignore.")
         return 1 if new else 0

@@ -77,8 +77,12 @@ def user_sessions_end(*, user, actor=None, request=None) -> int:
     """End every sign-in of `user` server-side (their next request is signed out). Returns how many."""
     keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
     store = _session_store()
-    for key in keys:
-        store(session_key=key).delete()
+    model = store.get_model_class() if hasattr(store, "get_model_class") else None
+    if model is not None:  # database-backed sessions: one DELETE by key, however many sign-ins
+        model.objects.filter(session_key__in=keys).delete()
+    else:
+        for key in keys:
+            store(session_key=key).delete()
     UserSession.objects.filter(user=user).delete()
     security_event_record(
         action="auth.sessions_ended",
