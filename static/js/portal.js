@@ -28,7 +28,7 @@
       panels[i].tabIndex = 0;
     });
 
-    function select(index, focus) {
+    function select(index, focus, remember) {
       tabs.forEach(function (tab, i) {
         var on = i === index;
         tab.setAttribute("aria-selected", on ? "true" : "false");
@@ -39,19 +39,20 @@
       if (focus) tabs[index].focus();
       var name = tabs[index].dataset.tab;
       document.querySelectorAll("[data-tab-input]").forEach(function (input) { input.value = name; });
+      if (!remember) return;
       var here = setQueryParam(window.location.href, "tab", name);
       if (window.history && window.history.replaceState) window.history.replaceState(null, "", here);
       document.querySelectorAll("[data-next]").forEach(function (input) { input.value = here; });
     }
 
     var initial = tabs.findIndex(function (tab) { return tab.getAttribute("aria-current") === "true"; });
-    select(initial < 0 ? 0 : initial, false);
+    select(initial < 0 ? 0 : initial, false, false);
 
     tabs.forEach(function (tab, i) {
       tab.addEventListener("click", function (event) {
         if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
         event.preventDefault();
-        select(i, true);
+        select(i, true, true);
       });
       tab.addEventListener("keydown", function (event) {
         var next = null;
@@ -64,7 +65,7 @@
           default: return;
         }
         event.preventDefault();
-        select(next, true);
+        select(next, true, true);
       });
     });
   }
