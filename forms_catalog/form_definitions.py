@@ -96,17 +96,29 @@ def default_definition(form: Form) -> Definition:
 
 
 def definition_for(form: Form) -> Definition:
-    """The form's pages and fields (two queries), or the derived default."""
-    pages = list(FormPage.objects.filter(form=form).prefetch_related("fields").order_by("order"))
+    """The form's pages and fields in one query (pages joined to their fields), or the derived default."""
+    rows = (
+        FormPage.objects.filter(form=form)
+        .order_by("order", "fields__order")
+        .values("id", "title", "instructions", *(f"fields__{name}" for name in FIELD_COLUMNS))
+    )
+    pages: dict[int, tuple[str, str, list[FieldDef]]] = {}
+    for row in rows:
+        _title, _instructions, fields = pages.setdefault(row["id"], (row["title"], row["instructions"], []))
+        if row["fields__key"] is not None:
+            fields.append(field_def(FormField(**{name: row[f"fields__{name}"] for name in FIELD_COLUMNS})))
     if not pages:
         return default_definition(form)
     return Definition(
         pages=tuple(
-            PageDef(i, p.title, p.instructions, tuple(field_def(f) for f in sorted(p.fields.all(),
-                                                                                   key=lambda f: f.order)))
-            for i, p in enumerate(pages, start=1)
+            PageDef(i, title, instructions, tuple(fields))
+            for i, (title, instructions, fields) in enumerate(pages.values(), start=1)
         )
     )
+
+
+FIELD_COLUMNS = ("key", "label", "kind", "required", "choices", "help_text", "prefill_from", "max_file_size",
+                 "allowed_types")
 
 
 def prefill_value(student: Student, source: str):

@@ -6,6 +6,8 @@ decides what a guardian may open (R3) and with which status and actions (R5, R9)
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -275,6 +277,11 @@ def pay(request, district, submission_id):
             )
         except services.PaymentRefused as exc:
             error = exc.message
+            # The gateway remembers a key's result: another try is another payment attempt, with a new key.
+            retry = request.POST.copy()
+            retry["key"] = str(uuid.uuid4())
+            form = PaymentForm(retry, balance=submission.balance)
+            form.is_valid()
         else:
             messages.success(request, _("Thank you. Your payment of $%(amount)s was received.")
                              % {"amount": f"{-outcome.entry.amount:.2f}"})

@@ -353,20 +353,19 @@ def form_lock_acquire(
     now = now or timezone.now()
     expires = now + timedelta(seconds=lock_timeout())
     values = {"form": form, "student": student, "token": token, "expires_at": expires}
-    with transaction.atomic():
-        taken = (
-            FormLock.objects.filter(guardian=guardian)
-            .filter(Q(expires_at__lte=now) | Q(form=form, student=student))
-            .update(**values)
-        )
-        if taken:
-            return LockResult(True)
-        try:
-            with transaction.atomic():
-                FormLock.objects.create(guardian=guardian, **values)
-            return LockResult(True)
-        except IntegrityError:
-            pass
+    taken = (  # one statement, atomic on its own
+        FormLock.objects.filter(guardian=guardian)
+        .filter(Q(expires_at__lte=now) | Q(form=form, student=student))
+        .update(**values)
+    )
+    if taken:
+        return LockResult(True)
+    try:
+        with transaction.atomic():
+            FormLock.objects.create(guardian=guardian, **values)
+        return LockResult(True)
+    except IntegrityError:
+        pass
     held = FormLock.objects.select_related("form", "student").filter(guardian=guardian).first()
     if held is None:  # released in between: try once more
         return form_lock_acquire(guardian=guardian, form=form, student=student, token=token, now=now)
