@@ -42,11 +42,14 @@ class District(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(
-                name="district_environment_valid", condition=Q(environment__in=["US1", "US2", "CAN"])
+                name="district_environment_valid",
+                condition=Q(environment__in=["US1", "US2", "CAN"]),
+                violation_error_message=_("The environment must be US1, US2 or CAN."),
             ),
             models.CheckConstraint(
                 name="district_available_forms_mode_valid",
                 condition=Q(available_forms_mode__in=["automatic", "none", "manual"]),
+                violation_error_message=_("Available Forms must be Automatic, None or Manual."),
             ),
         ]
 
@@ -186,32 +189,47 @@ class Form(models.Model):
         ordering = ["name", "key"]
         constraints = [
             models.UniqueConstraint(fields=["district", "key"], name="form_key_unique"),
-            models.CheckConstraint(name="form_product_valid", condition=Q(product__in=["enrollment", "express"])),
             models.CheckConstraint(
-                name="form_status_valid", condition=Q(status__in=["open", "closed", "scheduled"])
+                name="form_product_valid",
+                condition=Q(product__in=["enrollment", "express"]),
+                violation_error_message=_("The product must be Enrollment or Enrollment Express."),
+            ),
+            models.CheckConstraint(
+                name="form_status_valid",
+                condition=Q(status__in=["open", "closed", "scheduled"]),
+                violation_error_message=_("The status must be Open, Closed or Scheduled."),
             ),
             models.CheckConstraint(
                 name="form_student_type_valid",
                 condition=Q(student_type__in=["new", "existing", "new_and_existing"]),
+                violation_error_message=_("Student Type must be New, Existing or New and Existing."),
             ),
             # Enrollment forms have a type and no packet; express forms a packet and no type.
             models.CheckConstraint(
                 name="form_enrollment_has_type",
                 condition=~Q(product="enrollment")
                 | (Q(type__in=["public", "restricted", "private", "year_round_update"]) & Q(packet__isnull=True)),
+                violation_error_message=_("An enrollment form needs a form type and belongs to no packet."),
             ),
             models.CheckConstraint(
                 name="form_express_needs_packet",
                 condition=~Q(product="express") | (Q(packet__isnull=False) & Q(type="")),
+                violation_error_message=_("An Enrollment Express form needs a packet and has no form type."),
             ),
             # R2: private and year-round-update forms are always for existing students;
             # express forms count as existing-student forms.
             models.CheckConstraint(
                 name="form_fixed_student_type",
                 condition=~Q(type__in=["private", "year_round_update"]) | Q(student_type="existing"),
+                violation_error_message=_(
+                    "Private and Year-Round Update forms are always for existing students; "
+                    "Student Type must be Existing."
+                ),
             ),
             models.CheckConstraint(
-                name="form_express_student_type", condition=~Q(product="express") | Q(student_type="existing")
+                name="form_express_student_type",
+                condition=~Q(product="express") | Q(student_type="existing"),
+                violation_error_message=_("Enrollment Express forms are always for existing students."),
             ),
         ]
         indexes = [models.Index(fields=["district", "product", "status"], name="form_district_product_idx")]
@@ -286,21 +304,37 @@ class Submission(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["student", "form"], name="submission_student_form_unique"),
             models.CheckConstraint(
-                name="submission_status_valid", condition=Q(status__in=["in_progress", "submitted"])
+                name="submission_status_valid",
+                condition=Q(status__in=["in_progress", "submitted"]),
+                violation_error_message=_("A submission is in progress or submitted."),
             ),
             models.CheckConstraint(
                 name="submission_workspace_valid",
                 condition=Q(
                     workspace__in=["not_imported", "pending_approval", "approved", "discarded", "rejected"]
                 ),
+                violation_error_message=_("Unknown Submission Workspace state."),
             ),
             models.CheckConstraint(
                 name="submission_submitted_has_time",
                 condition=~Q(status="submitted") | Q(submitted_at__isnull=False),
+                violation_error_message=_("A submitted submission needs its submission time."),
             ),
-            models.CheckConstraint(name="submission_balance_not_negative", condition=Q(balance__gte=0)),
-            models.CheckConstraint(name="submission_last_page_positive", condition=Q(last_page__gte=1)),
-            models.CheckConstraint(name="submission_version_positive", condition=Q(version__gte=1)),
+            models.CheckConstraint(
+                name="submission_balance_not_negative",
+                condition=Q(balance__gte=0),
+                violation_error_message=_("The balance cannot be negative."),
+            ),
+            models.CheckConstraint(
+                name="submission_last_page_positive",
+                condition=Q(last_page__gte=1),
+                violation_error_message=_("The last saved page is at least 1."),
+            ),
+            models.CheckConstraint(
+                name="submission_version_positive",
+                condition=Q(version__gte=1),
+                violation_error_message=_("The version is at least 1."),
+            ),
         ]
         indexes = [
             models.Index(fields=["district", "form", "status"], name="submission_district_form_idx"),
@@ -352,10 +386,26 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.CheckConstraint(name="ledger_kind_valid", condition=Q(kind__in=["charge", "payment", "adjustment"])),
-            models.CheckConstraint(name="ledger_amount_nonzero", condition=~Q(amount=0)),
-            models.CheckConstraint(name="ledger_payment_negative", condition=~Q(kind="payment") | Q(amount__lt=0)),
-            models.CheckConstraint(name="ledger_charge_positive", condition=~Q(kind="charge") | Q(amount__gt=0)),
+            models.CheckConstraint(
+                name="ledger_kind_valid",
+                condition=Q(kind__in=["charge", "payment", "adjustment"]),
+                violation_error_message=_("A ledger entry is a charge, a payment or an adjustment."),
+            ),
+            models.CheckConstraint(
+                name="ledger_amount_nonzero",
+                condition=~Q(amount=0),
+                violation_error_message=_("A ledger entry cannot be zero."),
+            ),
+            models.CheckConstraint(
+                name="ledger_payment_negative",
+                condition=~Q(kind="payment") | Q(amount__lt=0),
+                violation_error_message=_("A payment is recorded as a negative amount."),
+            ),
+            models.CheckConstraint(
+                name="ledger_charge_positive",
+                condition=~Q(kind="charge") | Q(amount__gt=0),
+                violation_error_message=_("A charge is a positive amount."),
+            ),
             # One ledger entry per payment reference (idempotent payments).
             models.UniqueConstraint(
                 fields=["submission", "reference"], condition=~Q(reference=""), name="ledger_reference_unique"
