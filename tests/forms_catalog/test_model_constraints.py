@@ -303,3 +303,36 @@ def test_ledger_payment_reference_is_unique_per_submission_but_blank_repeats():
         LedgerEntry.objects.bulk_create([_entry(s, reference="pi_1")])
     other = SubmissionFactory()
     LedgerEntry.objects.bulk_create([_entry(other, reference="pi_1")])  # another submission: fine
+
+
+# --- Model validation names the broken rule in words -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"kind": "payment", "amount": Decimal("5.00")}, "A payment is recorded as a negative amount."),
+        ({"kind": "charge", "amount": Decimal("-5.00")}, "A charge is a positive amount."),
+        ({"kind": "adjustment", "amount": Decimal("0.00")}, "A ledger entry cannot be zero."),
+    ],
+)
+def test_ledger_validation_explains_the_broken_rule(values, message):
+    entry = _entry(SubmissionFactory(), **values)
+    with pytest.raises(ValidationError) as info:
+        entry.full_clean()
+    assert info.value.messages == [message]
+
+
+def test_submission_version_validation_explains_the_broken_rule():
+    s = SubmissionFactory()
+    s.version = 0
+    with pytest.raises(ValidationError) as info:
+        s.full_clean()
+    assert info.value.messages == ["The version is at least 1."]
+
+
+def test_r2_constraint_message_matches_the_field_message():
+    constraint = next(c for c in Form._meta.constraints if c.name == "form_fixed_student_type")
+    assert constraint.violation_error_message == (
+        "Private and Year-Round Update forms are always for existing students; Student Type must be Existing."
+    )
