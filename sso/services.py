@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -162,7 +163,13 @@ def sso_configuration_save(*, district: District, values: dict, user=None) -> Sa
 
     if not creating and not changed:
         return SaveResult(config=config, errors={}, saved=False)
-    config.full_clean()
+    try:
+        config.full_clean()
+    except ValidationError as exc:  # e.g. a value longer than its column: a field message, not an error page
+        if not creating:
+            config.refresh_from_db()
+        return SaveResult(config=config, errors={field: " ".join(messages) for field, messages
+                                                 in exc.message_dict.items()}, saved=False)
     if creating:
         config.save()
     else:
