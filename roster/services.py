@@ -14,14 +14,18 @@ records absent from the roster are deactivated, never deleted.
 
 from __future__ import annotations
 
+import json
+import secrets
+import tempfile
 from array import array
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from forms_catalog.models import District, Guardian, GuardianStudent, Student
@@ -77,6 +81,40 @@ class Report:
 
 class _DryRun(Exception):
     pass
+
+
+def _insert(model, columns: list[str], rows: list[tuple]) -> list[int]:
+    """Insert `rows` (values for `columns`) and return the new ids in order.
+
+    PostgreSQL: ids are reserved from the table's sequence in one query and the rows are sent
+    with COPY. Elsewhere: `bulk_create` (which returns the ids on SQLite 3.35+).
+    """
+    if not rows:
+        return []
+    if connection.vendor == "postgresql":
+        from psycopg import sql
+
+        table = model._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, len(rows)]
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in ["id", *columns])
+            )
+            with cursor.cursor.copy(statement) as copy:
+                for pk, row in zip(ids, rows, strict=True):
+                    copy.write_row((pk, *(json.dumps(v) if isinstance(v, dict) else v for v in row)))
+        return ids
+    objs = [model(**dict(zip(columns, row, strict=True))) for row in rows]
+    model.objects.bulk_create(objs, batch_size=BATCH)
+    return [obj.pk for obj in objs]
+
+
+def _unusable_password() -> str:
+    # What make_password(None) stores, without its per-character random.choice loop.
+    return UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)
 
 
 # --- Settings --------------------------------------------------------------------------------
@@ -150,9 +188,19 @@ def roster_import(
     except orr.RosterError as exc:
         outcome, message, error = RosterSync.Outcome.FAILED, str(exc), exc
         report = Report(dry_run=dry_run, forced=force)
+    sync = _record(district=district, source=sync_source, outcome=outcome, started=started, force=force,
+                   report=report, message=message, started_by=started_by)
+    if error is not None:
+        error.sync = sync
+        error.report = report
+        raise error
+    return report, sync
+
+
+def _record(*, district, source, outcome, started, force, report, message, started_by) -> RosterSync:
     sync = RosterSync(
         district=district,
-        source=sync_source,
+        source=source,
         outcome=outcome,
         started_at=started,
         finished_at=timezone.now(),
@@ -163,11 +211,32 @@ def roster_import(
     )
     sync.full_clean()
     sync.save()
-    if error is not None:
-        error.sync = sync
-        error.report = report
-        raise error
-    return report, sync
+    return sync
+
+
+def roster_sync(*, district: District, dry_run: bool = False, force: bool = False,
+                started_by=None) -> tuple[Report, RosterSync]:
+    """Pull the district's roster from its OneRoster REST endpoint and import it (see roster_import).
+
+    Every page is fetched before anything is applied: a failed token request or page records a
+    failed sync and raises RosterError with the district untouched.
+    """
+    from . import rest
+
+    conf = roster_settings_for(district)
+    started = timezone.now()
+    with tempfile.TemporaryDirectory(prefix="roster-rest-") as folder:
+        try:
+            source = rest.fetch_roster(conf, Path(folder))
+        except orr.RosterError as exc:
+            report = Report(dry_run=dry_run, forced=force)
+            exc.sync = _record(district=district, source=RosterSync.Source.REST, outcome=RosterSync.Outcome.FAILED,
+                               started=started, force=force, report=report, message=str(exc),
+                               started_by=started_by)
+            exc.report = report
+            raise
+        return roster_import(district=district, source=source, dry_run=dry_run, force=force,
+                             started_by=started_by, sync_source=RosterSync.Source.REST)
 
 
 class _Importer:
@@ -353,11 +422,11 @@ class _Importer:
             school = self.orgs[orgs[0]]
         return key, first, last, grade, school
 
-    def _guardian_values(self, users, line, row) -> tuple[str, str, str, str]:
+    def _guardian_values(self, users, line, row, *, check_email=True) -> tuple[str, str, str, str]:
         gid_field = self.conf.global_id_field
         key = self._text(users, line, row, gid_field, max_length=255, required=True)
         email = self._text(users, line, row, "email", max_length=254)
-        if email:
+        if email and check_email:
             try:
                 _email(email)
             except ValidationError:
@@ -404,7 +473,7 @@ class _Importer:
                         self.links.add(other << 32 | ordinal)
             elif kind == orr.GUARDIAN:
                 report.add("guardians_in_roster")
-                self._guardian_row(ordinal, self._guardian_values(users, line, row))
+                self._guardian_row(ordinal, self._guardian_values(users, line, row, check_email=False))
                 for other in targets:
                     if kinds[other] == orr.STUDENT:
                         self.links.add(ordinal << 32 | other)
@@ -466,14 +535,14 @@ class _Importer:
 
     def _flush_students(self) -> None:
         if self._new_students:
-            objs = [
-                Student(district=self.district, sis_id=key, first_name=first, last_name=last, grade=grade,
-                        sis_data={"school": school} if school else {}, active=True)
-                for _, (key, first, last, grade, school) in self._new_students
-            ]
-            Student.objects.bulk_create(objs, batch_size=BATCH)
-            for (ordinal, _), obj in zip(self._new_students, objs, strict=True):
-                self.dbid[ordinal] = obj.pk
+            ids = _insert(
+                Student,
+                ["district_id", "sis_id", "first_name", "last_name", "grade", "sis_data", "active"],
+                [(self.district.pk, key, first, last, grade, {"school": school} if school else {}, True)
+                 for _, (key, first, last, grade, school) in self._new_students],
+            )
+            for (ordinal, _), pk in zip(self._new_students, ids, strict=True):
+                self.dbid[ordinal] = pk
             self._new_students = []
         if self._changed_students:
             objs = Student.objects.in_bulk([pk for pk, _ in self._changed_students])
@@ -509,19 +578,23 @@ class _Importer:
     def _flush_guardians(self) -> None:
         User = get_user_model()
         if self._new_guardians:
-            users = []
-            for _, (key, email, first, last) in self._new_guardians:
-                users.append(User(username=guardian_username(self.district, key), email=email,
-                                  first_name=first[:150], last_name=last[:150], password=make_password(None)))
-            User.objects.bulk_create(users, batch_size=BATCH)
-            guardians = [
-                Guardian(district=self.district, user_id=user.pk, global_id=key, email=email, first_name=first,
-                         last_name=last, active=True)
-                for (_, (key, email, first, last)), user in zip(self._new_guardians, users, strict=True)
-            ]
-            Guardian.objects.bulk_create(guardians, batch_size=BATCH)
-            for (ordinal, _), obj in zip(self._new_guardians, guardians, strict=True):
-                self.dbid[ordinal] = obj.pk
+            now = timezone.now()
+            user_ids = _insert(
+                User,
+                ["password", "is_superuser", "username", "first_name", "last_name", "email", "is_staff",
+                 "is_active", "date_joined"],
+                [(_unusable_password(), False, guardian_username(self.district, key), first[:150], last[:150],
+                  email, False, True, now)
+                 for _, (key, email, first, last) in self._new_guardians],
+            )
+            ids = _insert(
+                Guardian,
+                ["district_id", "user_id", "global_id", "email", "first_name", "last_name", "active"],
+                [(self.district.pk, user_id, key, email, first, last, True)
+                 for (_, (key, email, first, last)), user_id in zip(self._new_guardians, user_ids, strict=True)],
+            )
+            for (ordinal, _), pk in zip(self._new_guardians, ids, strict=True):
+                self.dbid[ordinal] = pk
             self._new_guardians = []
         if self._changed_guardians:
             objs = Guardian.objects.select_related("user").in_bulk([pk for pk, _ in self._changed_guardians])
@@ -545,7 +618,8 @@ class _Importer:
         )
         for pk, guardian_id, student_id, restricted, active in rows:
             existing[guardian_id << 32 | student_id] = pk << 2 | restricted << 1 | active
-        new: list[GuardianStudent] = []
+        new: list[tuple] = []
+        columns = ["guardian_id", "student_id", "restricted", "active"]
         updates: dict[tuple[bool, bool], list[int]] = {(True, True): [], (False, True): [], (False, False): []}
         restricted_set = self.restricted
         for pair in self.links:
@@ -556,12 +630,12 @@ class _Importer:
             report.add("links_in_roster")
             value = existing.pop(key, None)
             if value is None:
-                new.append(GuardianStudent(guardian_id=dbid[g], student_id=dbid[s], restricted=restricted))
+                new.append((dbid[g], dbid[s], restricted, True))
                 report.add("links_added", label)
                 if restricted:
                     report.add("links_restricted", label)
                 if len(new) >= BATCH:
-                    GuardianStudent.objects.bulk_create(new, batch_size=BATCH)
+                    _insert(GuardianStudent, columns, new)
                     new = []
                 continue
             was_restricted, was_active = bool(value & 2), bool(value & 1)
@@ -574,8 +648,7 @@ class _Importer:
                 report.add("links_restricted", label)
             elif was_restricted and not restricted:
                 report.add("links_unrestricted", label)
-        if new:
-            GuardianStudent.objects.bulk_create(new, batch_size=BATCH)
+        _insert(GuardianStudent, columns, new)
         gone = [value >> 2 for value in existing.values() if value & 1]
         updates[(False, False)] = gone
         report.add("links_deactivated", n=len(gone))

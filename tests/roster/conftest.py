@@ -1,4 +1,5 @@
 import pytest
+from cryptography.fernet import Fernet
 
 from forms_catalog import services
 from roster.services import roster_settings_update
@@ -12,3 +13,11 @@ def district(db):
                 student_type="new_and_existing", status="open")
     roster_settings_update(district=district, global_id_field="email", student_id_field="identifier")
     return district
+
+
+TEST_KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture(autouse=True)
+def encryption_key(settings):
+    settings.FIELD_ENCRYPTION_KEYS = [TEST_KEY]
