@@ -457,3 +457,15 @@ def test_no_axe_violations_on_any_portal_page(portal, new_page):
     # The check can fail: an image without a text alternative is reported.
     page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<img src=\"/x.png\">')")
     assert "image-alt" in [v["id"] for v in axe_run(page)[0]]
+
+
+def test_header_names_the_district_and_guardian_and_signs_out(portal, signed_in_page):
+    page = signed_in_page(portal.guardian("mom@nguyen.example").user)
+    page.goto(portal.overview("5001"))
+    header = page.get_by_role("banner")
+    assert "Lincoln Public Schools" in header.inner_text() and "Hoa Nguyen" in header.inner_text()
+    header.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{portal.url}/sso/lincoln/signed-out/")
+    # Signed out: the portal sends the visitor to the district's sign-in (no SSO configured here: 404).
+    page.goto(portal.overview("5001"))
+    assert page.url.startswith(f"{portal.url}/sso/lincoln/login/")
