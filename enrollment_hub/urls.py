@@ -3,6 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("console/d/<slug:district>/roster/", include("roster.urls")),
     path("console/", include("admin_config.urls")),
     path("sso/", include("sso.urls")),
     # Language switch (Django's set_language; the choice is kept in the language cookie).
