@@ -254,3 +254,34 @@ def sso_configuration_update(*, district: District, values: Mapping, user, reque
                 object_label=f"SSO for {district}", changes=changes, request=request,
             )
     return outcome
+
+
+# --- Support staff's changes in Django admin -------------------------------------------------
+
+DISTRICT_AUDITED_FIELDS = ("name", "environment", "has_enrollment", "has_express", "mypowerhub_enabled")
+FORM_AUDITED_FIELDS = ("name", "type", "student_type", "status", "opens_at", "closes_at", "academic_year",
+                       "approval_status", "packet_id")
+
+
+def district_state(district: District | None) -> dict:
+    """The audited view of a district's settings: products, environment, integration, Available Forms."""
+    if district is None or district.pk is None:
+        return {}
+    fresh = District.objects.get(pk=district.pk)
+    return {**{f: getattr(fresh, f) for f in DISTRICT_AUDITED_FIELDS}, **available_forms_state(fresh)}
+
+
+def form_state(form: Form | None) -> dict:
+    if form is None or form.pk is None:
+        return {}
+    fresh = Form.objects.get(pk=form.pk)
+    return {f: getattr(fresh, f) for f in FORM_AUDITED_FIELDS}
+
+
+def audit_state_change(*, action: str, before: Mapping, after: Mapping, district: District | None, obj,
+                       request=None, actor=None) -> AuditEvent | None:
+    """Record `action` with the fields that differ between two states; nothing when none does."""
+    changes = changes_between(before, after)
+    if not changes:
+        return None
+    return audit_record(action=action, actor=actor, district=district, obj=obj, changes=changes, request=request)

@@ -100,7 +100,10 @@ class DistrictAdmin(ServiceModelAdmin):
     ]
 
     def save_model(self, request, obj, form, change):
+        from admin_config import services as audit  # the audit log of configuration changes
+
         values = _values(form, DISTRICT_FIELDS)
+        before = audit.district_state(_original(obj)) if change else {}
         if change:
             district = services.district_update(district=_original(obj), **values)
         else:
@@ -110,6 +113,9 @@ class DistrictAdmin(ServiceModelAdmin):
             district=district, mode=form.cleaned_data["available_forms_mode"], form_ids=[f.pk for f in selection]
         )
         obj.pk = district.pk
+        audit.audit_state_change(action="configuration.district_saved", before=before,
+                                 after=audit.district_state(district), district=district, obj=district,
+                                 request=request)
 
 
 # --- Students and guardians ----------------------------------------------------------------------
@@ -286,15 +292,20 @@ class FormAdmin(ServiceModelAdmin):
         return form
 
     def save_model(self, request, obj, form, change):
+        from admin_config import services as audit  # the audit log of configuration changes
+
         values = _values(form, FORM_FIELDS)
+        before = audit.form_state(obj) if change else {}
         if change:
-            services.form_update(form=_original(obj), **values)
-            return
-        created, _changed = services.form_upsert(
-            district=form.cleaned_data["district"], key=form.cleaned_data["key"],
-            product=form.cleaned_data["product"], **values,
-        )
-        obj.pk = created.pk
+            saved = services.form_update(form=_original(obj), **values)
+        else:
+            saved, _changed = services.form_upsert(
+                district=form.cleaned_data["district"], key=form.cleaned_data["key"],
+                product=form.cleaned_data["product"], **values,
+            )
+            obj.pk = saved.pk
+        audit.audit_state_change(action="configuration.form_saved", before=before, after=audit.form_state(saved),
+                                 district=saved.district, obj=saved, request=request)
 
 
 # --- Submissions and money -----------------------------------------------------------------------

@@ -161,3 +161,29 @@ def test_audit_log_is_read_only_in_django_admin(support_client, staff):
     assert support_client.get(reverse("admin:admin_config_auditevent_changelist")).status_code == 200
     assert support_client.post(reverse("admin:admin_config_auditevent_delete", args=[event.pk]),
                                {"post": "yes"}).status_code == 403
+
+
+def test_integration_switch_change_in_django_admin_is_audited(support_client, staff):
+    d = staff.district
+    response = support_client.post(reverse("admin:forms_catalog_district_change", args=[d.pk]), {
+        "name": d.name, "environment": "CAN", "has_enrollment": "on", "has_express": "on",
+        "available_forms_mode": "automatic"})  # MyPowerHub integration switched off
+    assert response.status_code == 302, response.content.decode()[:3000]
+    d.refresh_from_db()
+    assert not d.mypowerhub_enabled
+    event = AuditEvent.objects.get(action="configuration.district_saved")
+    assert event.actor == staff.support and event.district == d
+    assert event.changes == {"environment": {"old": "US1", "new": "CAN"},
+                             "mypowerhub_enabled": {"old": True, "new": False}}
+
+
+def test_approval_status_change_in_django_admin_is_audited(support_client, staff):
+    form = enrollment_form(staff.district, "reg", approval_status=False)
+    response = support_client.post(reverse("admin:forms_catalog_form_change", args=[form.pk]), {
+        "name": form.name, "type": "public", "academic_year": "", "student_type": "existing",
+        "status": "open", "approval_status": "on"})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    event = AuditEvent.objects.get(action="configuration.form_saved")
+    assert event.changes == {"student_type": {"old": "new_and_existing", "new": "existing"},
+                             "approval_status": {"old": False, "new": True}}
+    assert event.object_label == form.name
