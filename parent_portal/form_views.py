@@ -194,7 +194,7 @@ def _save_page(request, district, link, submission, definition, number):
     try:
         saved = services.submission_save_page(
             submission=submission, definition=definition, page=number, data=request.POST, files=request.FILES,
-            base_version=base_version, next_page=max(target, 1),
+            base_version=base_version, next_page=max(target, 1), require=action != "back",
         )
     except services.NotEditable:
         return redirect(_url("form_confirmation", district, submission))

@@ -7,7 +7,7 @@ one message per refused field, and what was typed so a refused page shows it aga
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -43,10 +43,15 @@ def _size_text(size: int) -> str:
     return f"{max(1, size // 1024)} KB"
 
 
-def clean_page(page: PageDef, data, files, current: dict, today: date) -> PageResult:
-    """Check every field of `page` in `data` (a QueryDict) and `files`; `current` are the saved answers."""
+def clean_page(page: PageDef, data, files, current: dict, today: date, *, require: bool = True) -> PageResult:
+    """Check every field of `page` in `data` (a QueryDict) and `files`; `current` are the saved answers.
+
+    `require=False` (the Back button) lets required fields stay empty; Submit checks them on every page.
+    """
     result = PageResult()
     for f in page.fields:
+        if not require:
+            f = replace(f, required=False)
         name = input_name(f)
         if f.kind == "multiple_choice":
             raw = data.getlist(name)

@@ -153,18 +153,21 @@ def submission_save_page(
     files,
     base_version: int,
     next_page: int,
+    require: bool = True,
     today=None,
 ) -> Submission:
     """Save one page's answers (R10: only over the version the page was based on).
 
     Raises PageInvalid (nothing saved; what was typed comes back), StaleVersion (another guardian
     saved first; nothing saved) or NotEditable. `next_page` becomes the page the form resumes at.
+    `require=False` (the Back button) saves a page whose required fields are still empty; formats are
+    always checked, and Submit checks every required field.
     """
     today = today or timezone.localdate()
     locked = Submission.objects.select_for_update().get(pk=submission.pk)
     if not is_editable(locked):
         raise NotEditable
-    result = page_fields.clean_page(definition.page(page), data, files, locked.answers or {}, today)
+    result = page_fields.clean_page(definition.page(page), data, files, locked.answers or {}, today, require=require)
     if locked.version != base_version:
         raise StaleVersion(locked.version)
     if not result.valid:
