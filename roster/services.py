@@ -26,9 +26,10 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from forms_catalog.models import District, Guardian, GuardianStudent, Student
+from forms_catalog.models import District, FormLock, Guardian, GuardianStudent, Student
 from forms_catalog.services import guardian_username
 
 from . import oneroster as orr
@@ -42,7 +43,7 @@ COUNT_KEYS = (
     "students_added", "students_updated", "students_reactivated", "students_deactivated",
     "guardians_added", "guardians_updated", "guardians_reactivated", "guardians_deactivated",
     "links_added", "links_reactivated", "links_deactivated", "links_restricted", "links_unrestricted",
-    "relatives_without_access", "disabled_users",
+    "locks_released", "relatives_without_access", "disabled_users",
     "students_in_roster", "guardians_in_roster", "links_in_roster",
 )
 CHANGE_KEYS = (
@@ -268,6 +269,7 @@ class _Importer:
         self._pass_apply(users)
         self._apply_links()
         self._deactivate_absent()
+        self._release_locks()
         self._check_share(force)
 
     def _read_orgs(self) -> None:
@@ -678,6 +680,15 @@ class _Importer:
                     self.report.add(key, label)
             for start in range(0, len(ids), BATCH):
                 model.objects.filter(id__in=ids[start:start + BATCH]).update(active=False)
+
+    def _release_locks(self) -> None:
+        """A restriction or a removal takes effect at once: open form tabs it forbids lose their lock (R9)."""
+        granting = GuardianStudent.objects.filter(
+            guardian_id=OuterRef("guardian_id"), student_id=OuterRef("student_id"), active=True, restricted=False,
+            guardian__active=True, student__active=True,
+        )
+        released, _ = FormLock.objects.filter(guardian__district=self.district).exclude(Exists(granting)).delete()
+        self.report.add("locks_released", n=released)
 
     def _check_share(self, force: bool) -> None:
         limit = self.conf.max_deactivate_percent

@@ -224,3 +224,21 @@ def test_errors_raise_roster_error_with_location(district, tmp_path):
         run(district, folder)
     assert (exc.value.file, exc.value.line, exc.value.column) == ("users.csv", 8, "enabledUser")
     assert str(exc.value) == "users.csv, line 8, column 4 (enabledUser): enabledUser must be 'true' or 'false'."
+
+
+def test_a_restriction_releases_the_open_form_lock_at_once(district):
+    from forms_catalog.models import Form, FormLock
+    from parent_portal.form_runtime.services import form_lock_acquire
+
+    run(district, ROSTERS / "first")
+    form = Form.objects.get(district=district, key="registration")
+    maria = Guardian.objects.get(district=district, global_id="maria@example.org")
+    kim = Guardian.objects.get(district=district, global_id="kim@example.org")
+    jose = Guardian.objects.get(district=district, global_id="jose@example.org")
+    ben, cara, ana = (Student.objects.get(district=district, sis_id=s) for s in ("5002", "5003", "5001"))
+    for guardian, student in ((maria, ben), (kim, cara), (jose, ana)):
+        assert form_lock_acquire(guardian=guardian, form=form, student=student, token=f"tab-{guardian.pk}").granted
+
+    report, _ = run(district, ROSTERS / "second")  # Maria restricted for Ben (R8), Jose removed
+    assert report.counts["locks_released"] == 2
+    assert list(FormLock.objects.values_list("guardian__global_id", flat=True)) == ["kim@example.org"]
