@@ -171,13 +171,15 @@ def test_token_endpoint_refusal_is_refused(client, cast, configured, provider):
 
 
 def test_unmatched_identity_gets_friendly_page_and_no_guardian_is_created(client, cast, configured, provider):
+    from django.contrib.auth import get_user_model
+
     from forms_catalog.models import Guardian
 
-    count = Guardian.objects.count()
+    counts = Guardian.objects.count(), get_user_model().objects.count()
     provider.account = {"sub": "nobody", "email": "nobody@example.org"}
     response = sign_in(client, "springfield")
     assert_refused(client, response, status=403, text="We could not find your account in Springfield Unified")
-    assert Guardian.objects.count() == count
+    assert (Guardian.objects.count(), get_user_model().objects.count()) == counts
 
 
 def test_inactive_guardian_cannot_sign_in(client, cast, configured, provider):
@@ -191,3 +193,61 @@ def test_disabled_district_has_no_sign_in(client, cast, configured, provider):
 
     sso_configuration_save(district=cast.district, values={"enabled": False})
     assert_refused(client, client.get("/sso/springfield/login/"), status=404, text="not available")
+
+
+@pytest.mark.parametrize("query", ["", "?code=abc", "?state=", "?error=server_error", "?code=abc&state=abc&iss=x"])
+def test_callback_with_garbage_is_a_clear_page_never_a_500(client, cast, configured, query):
+    response = client.get(f"/sso/callback/{query}")
+    assert_refused(client, response, text="expired or was already used")
+
+
+def test_mismatched_iss_parameter_is_refused(client, cast, configured, provider):
+    path = follow_provider(start_login(client, "springfield"))
+    assert_refused(client, client.get(path + "&iss=https%3A%2F%2Fevil.example"))
+
+
+def test_unknown_or_unconfigured_district_has_no_sign_in(client, cast):
+    assert_refused(client, client.get("/sso/nowhere/login/"), status=404, text="not available")
+    assert_refused(client, client.get("/sso/springfield/login/"), status=404, text="not available")
+
+
+def test_the_client_secret_is_never_logged(client, cast, configured, provider, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    assert sign_in(client, "springfield").status_code == 302
+    client.logout()
+    provider.client_secret = "rotated-at-the-provider"
+    try:
+        assert sign_in(client, "springfield").status_code == 400
+    finally:
+        provider.client_secret = "s3cret-client-value"
+    assert caplog.records  # the flow does log
+    assert "s3cret-client-value" not in caplog.text
+    assert configured.client_secret_encrypted not in caplog.text
+
+
+def test_sign_out_ends_the_session_and_uses_end_session_endpoint(client, cast, configured, provider):
+    assert sign_in(client, "springfield").status_code == 302
+    confirm = client.get("/sso/springfield/logout/")
+    assert confirm.status_code == 200 and b'method="post"' in confirm.content
+    assert signed_in_user_id(client) is not None  # a GET never signs out
+    response = client.post("/sso/springfield/logout/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(provider.url("/logout?"))
+    assert "id_token_hint=" in response["Location"]
+    signed_out = "post_logout_redirect_uri=http%3A%2F%2Ftestserver%2Fsso%2Fspringfield%2Fsigned-out%2F"
+    assert signed_out in response["Location"]
+    assert signed_in_user_id(client) is None
+
+
+def test_sign_out_without_end_session_endpoint_lands_on_signed_out_page(client, cast, configured, provider):
+    from sso.services import sso_discovery_refresh
+
+    provider.end_session = False
+    sso_discovery_refresh(config=configured, force=True)
+    assert sign_in(client, "springfield").status_code == 302
+    response = client.post("/sso/springfield/logout/")
+    assert response["Location"] == "http://testserver/sso/springfield/signed-out/"
+    assert signed_in_user_id(client) is None
+    assert b"You are signed out" in client.get("/sso/springfield/signed-out/").content

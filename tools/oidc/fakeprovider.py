@@ -24,6 +24,7 @@ import secrets
 import ssl
 import threading
 import time
+import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -165,8 +166,10 @@ class FakeProvider:
         if mode == "none":
             return jwt.encode(claims, None, algorithm="none", headers={"kid": self.signing_kid})
         if mode == "hs256":
-            # "HS with the public key": a classic confusion attack on RS256 verifiers.
-            return jwt.encode(claims, self.client_secret, algorithm="HS256", headers=headers)
+            # A symmetric token (signed with the shared client secret) where an asymmetric one is due.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the short test secret
+                return jwt.encode(claims, self.client_secret, algorithm="HS256", headers=headers)
         if mode == "bad_signature":
             return jwt.encode(claims, new_rsa_key(), algorithm="RS256", headers=headers)
         if mode == "no_kid":
