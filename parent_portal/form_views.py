@@ -86,6 +86,14 @@ def _open_tab(request, link: GuardianStudent, form: Form):
     return None, render(request, "parent_portal/form_tab/cannot_open.html", context, status=409)
 
 
+def _keep_tab(link: GuardianStudent, form: Form) -> str | None:
+    """A page shown again after a POST (errors, R10) keeps the lock under a new token when it can;
+    the answers are shown either way."""
+    token = services.new_lock_token()
+    granted = services.form_lock_acquire(guardian=link.guardian, form=form, student=link.student, token=token)
+    return token if granted.granted else None
+
+
 # --- Start / continue ------------------------------------------------------------------------
 
 
@@ -114,7 +122,9 @@ def continue_form(request, district, submission_id):
     submission, _link, _state = _access(request, district, submission_id)
     if not services.is_editable(submission):
         return redirect(_url("form_confirmation", district, submission))
-    return redirect(_page_url(district, submission, submission.last_page))
+    # A definition edited since the last save may have fewer pages now.
+    last = min(submission.last_page, definition_for(submission.form).page_count)
+    return redirect(_page_url(district, submission, last))
 
 
 @login_required
@@ -199,14 +209,16 @@ def _save_page(request, district, link, submission, definition, number):
     except services.NotEditable:
         return redirect(_url("form_confirmation", district, submission))
     except services.PageInvalid as exc:
-        return _render_page(request, link, submission, definition, number, None, typed=exc.result.typed,
+        return _render_page(request, link, submission, definition, number, _keep_tab(link, submission.form),
+                            typed=exc.result.typed,
                             errors=exc.result.errors, version=base_version)
     except services.StaleVersion as exc:
         # R10: another guardian saved first. Nothing was saved; what was typed is shown again over the
         # new version, so saving again is a deliberate choice.
         submission.refresh_from_db()
         result_typed = _typed(definition.page(number), request)
-        return _render_page(request, link, submission, definition, number, None, typed=result_typed, stale=True,
+        return _render_page(request, link, submission, definition, number, _keep_tab(link, submission.form),
+                            typed=result_typed, stale=True,
                             version=exc.current_version, status=409)
     if action == "submit":
         try:
@@ -261,11 +273,12 @@ def pay(request, district, submission_id):
     submission, link, state = _access(request, district, submission_id)
     if submission.status != Submission.Status.SUBMITTED:
         return redirect(_url("form_continue", district, submission))
-    token = None
     if request.method != "POST":
         token, refused = _open_tab(request, link, submission.form)
         if refused:
             return refused
+    else:
+        token = _keep_tab(link, submission.form)
     payable = "pay_balance" in state.actions
     form = PaymentForm(request.POST or None, balance=submission.balance)
     error = ""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -95,3 +97,13 @@ def test_support_staff_edit_pages_and_fields_in_django_admin(client, cast):
     assert response.status_code == 200 and b"Preferred name" in response.content
     assert client.get(reverse("admin:forms_catalog_submissionrevision_changelist")).status_code == 200
     assert client.get(reverse("admin:forms_catalog_formlock_changelist")).status_code == 200
+
+
+def test_the_readme_example_of_form_pages_loads():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Form pages in scenario files", 1)[1]
+    form = json.loads(section.split("```json", 1)[1].split("```", 1)[0])
+    load_data({"districts": [{"slug": "readme", "name": "Readme Schools", "forms": [form]}]})
+    definition = definition_for(Form.objects.get(key="lunch"))
+    assert [p.title for p in definition.pages] == ["Household", "Signature"]
+    assert definition.page(1).fields[3].allowed_types == (".pdf", ".jpg", ".png")

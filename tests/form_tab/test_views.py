@@ -400,3 +400,25 @@ def test_form_tab_pages_use_a_fixed_number_of_queries(client, form_cast, django_
     # Payment: submission, link, lock UPDATE.
     with django_assert_num_queries(5 + 3):
         assert client.get(sub_url("form_pay", c, submission)).status_code == 200
+
+
+def test_continue_clamps_to_the_pages_the_form_has_now(client, form_cast):
+    c = form_cast
+    form = make_form(c.district, key="short", name="Short", type="private", pages=None)  # the one default page
+    submission, _ = domain.submission_upsert(student=c.student, form=form, last_page=4)  # saved under 4 pages
+    signed_in(client, c.guardian)
+    assert client.get(sub_url("form_continue", c, submission)).url == sub_url("form_page", c, submission, page=1)
+    assert client.get(sub_url("form_page", c, submission, page=2)).status_code == 404
+
+
+def test_a_page_refused_after_a_post_keeps_the_tab_lock(client, form_cast):
+    c = form_cast
+    signed_in(client, c.guardian)
+    submission, response = start(client, c, c.form)
+    old_token = client.get(response.url).context["lock"]["token"]
+    refused = page_post(client, c, submission, 1, nickname="")
+    new_token = refused.context["lock"]["token"]
+    assert new_token != old_token and FormLock.objects.get(guardian=c.guardian).token == new_token
+    release = reverse("parent_portal:form_lock_release", kwargs={"district": c.district.slug})
+    client.post(release, {"token": old_token})  # the page that was left hides: the lock stays
+    assert client.get(start_url(c, c.private_form)).status_code == 409
