@@ -165,6 +165,7 @@ def main() -> None:
             tracemalloc.stop()
         counts = {k: v for k, v in report.counts.items() if v}
         print(f"{label}: {elapsed:.1f}s, process maxrss {maxrss_mib():.0f} MiB{traced}")
+        print(f"  phases (s): {report.timings}")
         print(f"  {counts}")
     if not args.keep:
         for p in folder.iterdir():

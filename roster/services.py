@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import secrets
 import tempfile
+import time
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,7 @@ class Report:
     lists: dict[str, list[str]] = field(default_factory=dict)
     dry_run: bool = False
     forced: bool = False
+    timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
 
     def add(self, key: str, label: str = "", n: int = 1) -> None:
         self.counts[key] += n
@@ -255,22 +257,32 @@ class _Importer:
 
     # -- reading ---------------------------------------------------------------------------
 
+    def _timed(self, phase: str, started: float) -> float:
+        now = time.perf_counter()
+        self.report.timings[phase] = round(now - started, 2)
+        return now
+
     def run(self, *, force: bool) -> None:
+        t = time.perf_counter()
         props = orr.read_manifest(self.source)
         if props.get("file.orgs") == "bulk":
             self._read_orgs()
         users = orr.CsvFile(self.source, "users.csv", known=orr.USERS_COLUMNS_12 + orr.USERS_COLUMNS_11_EXTRA,
                             required=orr.USERS_REQUIRED)
-        self.users = users
         self._check_columns(users)
         roles = self._read_roles() if "role" not in users.columns else None
+        t = self._timed("read_roles_orgs", t)
         self._pass_index(users, roles)
         del roles
+        t = self._timed("check_and_index", t)
         self._pass_apply(users)
+        t = self._timed("students_guardians", t)
         self._apply_links()
+        t = self._timed("links", t)
         self._deactivate_absent()
         self._release_locks()
         self._check_share(force)
+        self._timed("deactivate_locks", t)
 
     def _read_orgs(self) -> None:
         orgs = orr.CsvFile(self.source, "orgs.csv", known=orr.ORGS_COLUMNS, required=orr.ORGS_REQUIRED)
