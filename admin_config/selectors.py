@@ -120,8 +120,10 @@ class WorkspaceRow:
 def workspace_page(*, district: District, filters: WorkspaceFilters, cursor: str | None = None,
                    limit: int | None = None) -> Page:
     """A page of the district's submitted submissions, newest first (one query)."""
-    qs = Submission.objects.filter(district=district, status=Submission.Status.SUBMITTED).select_related(
-        "form", "student"
+    qs = (
+        Submission.objects.filter(district=district, status=Submission.Status.SUBMITTED)
+        .select_related("form", "student")
+        .defer("answers", "student__sis_data")  # the list never shows them
     )
     if filters.form:
         qs = qs.filter(form_id=filters.form)
