@@ -196,6 +196,10 @@ def test_tabs_switch_by_mouse_and_keyboard(portal, signed_in_page, errors):
     page.keyboard.press("ArrowLeft")
     assert todo.get_attribute("aria-selected") == "true"
     assert page.evaluate("document.activeElement.id") == "tab-todo"
+    # Focus is visible: a solid ring at least 2 px wide.
+    ring = page.evaluate("(s => [s.outlineStyle, parseFloat(s.outlineWidth)])"
+                         "(getComputedStyle(document.activeElement))")
+    assert ring[0] == "solid" and ring[1] >= 2
     assert page.locator("#panel-todo").is_visible() and page.locator("#panel-complete").is_hidden()
     page.keyboard.press("ArrowLeft")
     assert complete.get_attribute("aria-selected") == "true"
