@@ -13,7 +13,8 @@ class RosterSettingsForm(forms.Form):
     )
     student_id_field = forms.ChoiceField(label=_("Student SIS ID field"), choices=RosterSettings.StudentIdField.choices)
     max_deactivate_percent = forms.IntegerField(
-        label=_("Refuse a roster that deactivates more than this share (%)"), min_value=0, max_value=100
+        label=_("Refuse a roster that deactivates more than this share (%)"), min_value=0, max_value=100,
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
     )
     rest_base_url = forms.CharField(label=_("OneRoster base URL"), max_length=500, required=False)
     rest_token_url = forms.CharField(label=_("Token URL"), max_length=500, required=False)
@@ -23,7 +24,8 @@ class RosterSettingsForm(forms.Form):
         max_length=1000,
     )
     rest_scope = forms.CharField(label=_("Scope"), max_length=500, required=False)
-    rest_page_size = forms.IntegerField(label=_("Page size"), min_value=1, max_value=10000)
+    rest_page_size = forms.IntegerField(label=_("Page size"), min_value=1, max_value=10000,
+                                        widget=forms.TextInput(attrs={"inputmode": "numeric"}))
 
     def _https(self, name):
         value = self.cleaned_data.get(name, "").strip()
