@@ -201,17 +201,24 @@ class GuardianAdmin(ServiceModelAdmin):
         obj.pk, obj.user_id = guardian.pk, guardian.user_id
 
     def save_formset(self, request, form, formset, change):
-        guardian = Guardian.objects.get(pk=form.instance.pk)
+        from admin_config import services as audit  # the audit log: link and restriction changes (R8)
+
+        guardian = Guardian.objects.select_related("district").get(pk=form.instance.pk)
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for row in formset.forms:
             if not row.has_changed() or not row.cleaned_data.get("student"):
                 continue
+            stored = GuardianStudent.objects.filter(guardian=guardian, student=row.cleaned_data["student"]).first()
+            before = {"restricted": stored.restricted, "active": stored.active} if stored else {}
             link, _changed = services.guardian_link_set(
                 guardian=guardian,
                 student=row.cleaned_data["student"],
                 restricted=row.cleaned_data.get("restricted", False),
                 active=row.cleaned_data.get("active", True),
             )
+            audit.audit_state_change(action="people.guardian_link_saved", before=before,
+                                     after={"restricted": link.restricted, "active": link.active},
+                                     district=guardian.district, obj=link, request=request)
             if row.instance.pk:
                 formset.changed_objects.append((link, row.changed_data))
             else:

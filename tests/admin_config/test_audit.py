@@ -187,3 +187,55 @@ def test_approval_status_change_in_django_admin_is_audited(support_client, staff
     assert event.changes == {"student_type": {"old": "new_and_existing", "new": "existing"},
                              "approval_status": {"old": False, "new": True}}
     assert event.object_label == form.name
+
+
+def _form_data(html: str, form_id: str) -> dict:
+    """The values a browser would submit from the page's form `form_id` (inputs, checkboxes, selects)."""
+    from html.parser import HTMLParser
+
+    class Parser(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.inside, self.data, self.select = False, {}, None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "form":
+                self.inside = a.get("id") == form_id
+            if not self.inside or not a.get("name"):
+                if tag == "option" and self.select and "selected" in a:
+                    self.data.setdefault(self.select, []).append(a.get("value", ""))
+                return
+            if tag == "input" and a.get("type") not in ("submit", "button", "file"):
+                if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                    return
+                default = "on" if a.get("type") in ("checkbox", "radio") else ""
+                self.data.setdefault(a["name"], []).append(a.get("value", default))
+            elif tag == "select":
+                self.select = a["name"]
+            elif tag == "textarea":
+                self.data.setdefault(a["name"], []).append("")
+
+        def handle_endtag(self, tag):
+            if tag == "select":
+                self.select = None
+            if tag == "form":
+                self.inside = False
+
+    parser = Parser()
+    parser.feed(html)
+    return parser.data
+
+
+def test_restricting_a_guardian_link_in_django_admin_is_audited_r8(support_client, staff):
+    url = reverse("admin:forms_catalog_guardian_change", args=[staff.cast.guardian.pk])
+    data = _form_data(support_client.get(url).content.decode(), "guardian_form")
+    row = next(k.split("-")[1] for k, v in data.items()
+               if k.startswith("links-") and k.endswith("-student") and v == [str(staff.cast.student.pk)])
+    data[f"links-{row}-restricted"] = ["on"]
+    response = support_client.post(url, data)
+    assert response.status_code == 302, (response.context["adminform"].form.errors,
+                                         [f.formset.errors for f in response.context["inline_admin_formsets"]])
+    event = AuditEvent.objects.get(action="people.guardian_link_saved")
+    assert event.changes == {"restricted": {"old": False, "new": True}}
+    assert event.district == staff.district and event.actor == staff.support
