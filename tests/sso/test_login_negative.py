@@ -251,3 +251,27 @@ def test_sign_out_without_end_session_endpoint_lands_on_signed_out_page(client, 
     assert response["Location"] == "http://testserver/sso/springfield/signed-out/"
     assert signed_in_user_id(client) is None
     assert b"You are signed out" in client.get("/sso/springfield/signed-out/").content
+
+
+def test_jwks_is_cached_and_refetched_once_on_an_unknown_key_id(client, cast, configured, provider):
+    assert sign_in(client, "springfield").status_code == 302
+    assert provider.jwks_requests == 1
+    client.logout()
+    assert sign_in(client, "springfield").status_code == 302
+    assert provider.jwks_requests == 1  # from the cache
+    client.logout()
+    provider.rotate_key()  # the provider now signs with a key the cache does not know
+    assert sign_in(client, "springfield").status_code == 302
+    assert provider.jwks_requests == 2  # refetched once
+    client.logout()
+    provider.sign_mode = "unknown_kid"  # a kid that is never published: one refetch, then refused
+    assert_refused(client, sign_in(client, "springfield"))
+    assert provider.jwks_requests == 3
+
+
+def test_only_advertised_algorithms_are_accepted(client, cast, configured, provider):
+    from sso.services import sso_discovery_refresh
+
+    provider.discovery_extra["id_token_signing_alg_values_supported"] = ["ES256"]
+    sso_discovery_refresh(config=configured, force=True)
+    assert_refused(client, sign_in(client, "springfield"))  # an RS256 token, not advertised
