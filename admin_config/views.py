@@ -266,6 +266,20 @@ def _int(value) -> int | None:
         return None
 
 
+def _instant(text):
+    """An ISO 8601 date or date-time (UTC when no offset is given), else None."""
+    from django.core.management import CommandError
+
+    from forms_catalog.management.commands.portal_forms import parse_instant
+
+    if not text:
+        return None
+    try:
+        return parse_instant(text.strip())
+    except CommandError:
+        return None
+
+
 @require_GET
 @console_view(CONFIGURATION)
 def preview(request, access):
@@ -286,7 +300,10 @@ def preview(request, access):
         if student_id:
             link = access_guardian_link(access, guardian_id=guardian_id, student_id=student_id)
             context["link"] = link
-            context["view"] = catalog_selectors.portal_view(link=link, explain=True)
+            context["at"] = at = _instant(request.GET.get("at"))
+            if request.GET.get("at") and at is None:
+                messages.error(request, _("“At” is not a date and time; showing the portal as of now."))
+            context["view"] = catalog_selectors.portal_view(link=link, now=at, explain=True)
     return render(request, "admin_config/preview.html", context)
 
 

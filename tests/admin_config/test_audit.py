@@ -239,3 +239,24 @@ def test_restricting_a_guardian_link_in_django_admin_is_audited_r8(support_clien
     event = AuditEvent.objects.get(action="people.guardian_link_saved")
     assert event.changes == {"restricted": {"old": False, "new": True}}
     assert event.district == staff.district and event.actor == staff.support
+
+
+def test_console_staff_command_creates_an_account_with_roles(staff, monkeypatch):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    monkeypatch.setenv("CONSOLE_STAFF_PASSWORD", "short")
+    with pytest.raises(CommandError, match="too short"):
+        call_command("console_staff", district=staff.district.slug, username="rita", configuration=True)
+    monkeypatch.setenv("CONSOLE_STAFF_PASSWORD", "Rita-has-a-long-passphrase-9")
+    out = StringIO()
+    call_command("console_staff", district=staff.district.slug, username="rita", configuration=True, stdout=out)
+    assert out.getvalue().strip() == "Created rita in springfield: Configuration."
+    membership = StaffMembership.objects.get(user__username="rita")
+    assert membership.configuration and not membership.submission_workspace
+    assert membership.user.check_password("Rita-has-a-long-passphrase-9")
+    call_command("console_staff", district=staff.district.slug, username="rita", workspace=True, stdout=out)
+    membership.refresh_from_db()
+    assert (membership.configuration, membership.submission_workspace) == (False, True)
+    assert AuditEvent.objects.filter(action="staff.roles_changed", object_label__startswith="rita").exists()

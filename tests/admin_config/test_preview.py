@@ -137,3 +137,16 @@ def test_guardian_search_and_student_choice(cfg, staff):
     assert "Marge" not in page  # the other district's guardian of the same email is not found
     students = cfg.get(url, {"guardian": staff.cast.guardian.pk}).content.decode()
     assert f"student={staff.cast.student.pk}" in students and f"student={staff.cast.sibling.pk}" in students
+
+
+def test_preview_as_of_another_instant_r1(cfg, staff):
+    from datetime import UTC, datetime
+
+    enrollment_form(staff.district, "fall", name="Fall Form", status="scheduled",
+                    opens_at=datetime(2030, 8, 1, tzinfo=UTC), closes_at=datetime(2030, 9, 1, tzinfo=UTC))
+    url = reverse("admin_config:preview", kwargs={"district": staff.district.slug})
+    base = f"{url}?guardian={staff.cast.guardian.pk}&student={staff.cast.student.pk}"
+    assert hidden_rows(cfg.get(base).content.decode())["fall"][0] == rules.HIDDEN_NOT_OPEN
+    during = cfg.get(base + "&at=2030-08-15T10:00").content.decode()
+    assert shown_rows(during) == {"fall": "not_started"}
+    assert 'value="2030-08-15T10:00"' in during
