@@ -43,8 +43,8 @@ class RosterSettings(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     # OneRoster 1.2 REST endpoint (OAuth 2 client credentials).
-    rest_base_url = models.URLField(_("OneRoster base URL"), max_length=500, blank=True)
-    rest_token_url = models.URLField(_("Token URL"), max_length=500, blank=True)
+    rest_base_url = models.CharField(_("OneRoster base URL"), max_length=500, blank=True)  # https, checked by safe_http
+    rest_token_url = models.CharField(_("Token URL"), max_length=500, blank=True)
     rest_client_id = models.CharField(_("Client ID"), max_length=255, blank=True)
     # Fernet token; never rendered or logged. Use `client_secret` / `set_client_secret`.
     rest_client_secret_encrypted = models.TextField(blank=True, editable=False)
@@ -71,6 +71,20 @@ class RosterSettings(models.Model):
 
     def __str__(self):
         return f"Roster settings for {self.district}"
+
+    def clean(self):
+        from sso import safe_http
+
+        errors = {}
+        for name in ("rest_base_url", "rest_token_url"):
+            value = getattr(self, name)
+            if value:
+                try:
+                    safe_http.check_url(value)
+                except safe_http.OutboundError as exc:
+                    errors[name] = exc.message
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def has_client_secret(self) -> bool:

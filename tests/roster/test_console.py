@@ -142,3 +142,23 @@ def test_the_page_reads_in_a_fixed_number_of_queries(client, district, config_ad
     # (session, user, staff membership, sign-in checks) belong to the console and its middleware.
     assert sum("roster_" in sql for sql in one) == 2
     assert len(page_queries()) == len(one)
+
+
+def test_support_staff_see_runs_and_settings_read_only_in_django_admin(client, district, config_admin):
+    client.force_login(config_admin)
+    client.post(url(district, "upload"), {"roster": zipped(ROSTERS / "first")})
+    client.post(url(district, "settings"), {
+        "global_id_field": "email", "student_id_field": "identifier", "max_deactivate_percent": "20",
+        "rest_base_url": "", "rest_token_url": "", "rest_client_id": "", "client_secret": "hidden-secret-1",
+        "rest_scope": "", "rest_page_size": "100",
+    })
+    token = RosterSettings.objects.get(district=district).rest_client_secret_encrypted
+    support = get_user_model().objects.create_superuser("support", "support@example.org", PASSWORD)
+    client.force_login(support)
+    runs = client.get(reverse("admin:roster_rostersync_changelist"))
+    assert runs.status_code == 200 and "Riverside Unified" in runs.text
+    conf = RosterSettings.objects.get(district=district)
+    page = client.get(reverse("admin:roster_rostersettings_change", args=[conf.pk]))
+    assert page.status_code == 200
+    assert token not in page.text and "hidden-secret-1" not in page.text
+    assert client.post(reverse("admin:roster_rostersettings_change", args=[conf.pk]), {}).status_code == 403
