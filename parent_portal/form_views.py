@@ -37,14 +37,6 @@ def _page_url(district: str, submission: Submission, number: int) -> str:
     return _url("form_page", district, submission, page=number)
 
 
-def _access_form(link: GuardianStudent, form_id: int) -> Form:
-    """A form of the link's district, else 404 (the same 404 as for a student one may not see)."""
-    form = Form.objects.select_related("packet").filter(id=form_id, district_id=link.student.district_id).first()
-    if form is None:
-        raise Http404
-    return form
-
-
 def _access(request, district: str, submission_id: int):
     """The submission, the guardian's link and the rules' state of it; 404 unless the portal shows it (R3, R8)."""
     submission, link = access_submission(request.user, district_slug=district, submission_id=submission_id)
@@ -102,7 +94,7 @@ def _keep_tab(link: GuardianStudent, form: Form) -> str | None:
 def start(request, district, student_id, form_id):
     """R9 `not_started`: create the in-progress submission (once) and open its initial page."""
     link = access_student_link(request.user, district_slug=district, student_id=student_id)
-    form = _access_form(link, form_id)
+    form = selectors.access_form(link=link, form_id=form_id)
     _token, refused = _open_tab(request, link, form)
     if refused:
         return refused
@@ -328,7 +320,7 @@ def lock_heartbeat(request, district):
     except (KeyError, ValueError):
         return HttpResponseBadRequest("student, form")
     link = access_student_link(request.user, district_slug=district, student_id=student_id)
-    form = _access_form(link, form_id)
+    form = selectors.access_form(link=link, form_id=form_id)
     result = services.form_lock_acquire(guardian=link.guardian, form=form, student=link.student,
                                         token=request.POST.get("token", "")[:64] or services.new_lock_token())
     return HttpResponse(status=204 if result.granted else 409)

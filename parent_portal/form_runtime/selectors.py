@@ -7,10 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.http import Http404
 from django.utils import timezone
 
 from forms_catalog import rules, selectors
 from forms_catalog.models import Form, GuardianStudent, Submission, SubmissionRevision
+
+
+def access_form(*, link: GuardianStudent, form_id: int) -> Form:
+    """A form of the link's district, else the same 404 as for a student one may not see (R8)."""
+    form = Form.objects.select_related("packet").filter(id=form_id, district_id=link.student.district_id).first()
+    if form is None:
+        raise Http404
+    return form
 
 
 def form_decision(*, link: GuardianStudent, form: Form, now: datetime) -> rules.Decision:

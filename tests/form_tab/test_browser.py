@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -16,7 +17,7 @@ from playwright.sync_api import expect
 
 from forms_catalog import services as domain
 from forms_catalog.models import FormLock, LedgerEntry, Submission
-from tests.conftest import make_cast
+from tests.conftest import login_cookie, make_cast
 from tests.form_tab.conftest import make_form
 
 pytestmark = pytest.mark.browser
@@ -232,3 +233,67 @@ def test_back_button_closes_a_tab_opened_from_the_portal_else_goes_to_the_portal
     direct.get_by_role("link", name="Back to the portal").click()
     direct.wait_for_url(overview_url(live_server, c))
     expect(direct.locator('[data-form-key="reg"]')).to_be_visible()
+
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(tab) -> list[dict]:
+    tab.add_script_tag(path=str(AXE))
+    result = tab.evaluate("async () => await axe.run(document)")
+    assert len(result["passes"]) > 10  # axe really ran
+    return [{"id": v["id"], "nodes": [n["target"] for n in v["nodes"]]} for v in result["violations"]]
+
+
+def test_form_tab_pages_pass_axe_and_break_no_content_security_rule(browser, live_server, c):
+    """axe-core on every form-tab page and state (360 px too); the pages themselves load with the
+    site's Content-Security-Policy and log no violation."""
+    submission, _ = domain.submission_upsert(student=c.student, form=c.private_form, status="submitted",
+                                             submitted_at=timezone.now(), balance=Decimal("12.50"),
+                                             update_requested=True)
+    failures = {}
+    for options in ({}, {"viewport": {"width": 360, "height": 740}}):
+        Submission.objects.filter(form=c.form).delete()  # each round starts the form afresh
+        FormLock.objects.all().delete()
+        context = browser.new_context(bypass_csp=True, **options)
+        login_cookie(context, live_server.url, c.guardian.user)
+        tab = context.new_page()
+        steps = [
+            ("instructions", lambda t: t.goto(start_url(live_server, c, c.form))),
+            ("page", lambda t: t.get_by_role("link", name="Begin").click()),
+            ("errors", lambda t: t.get_by_role("button", name="Save & Continue").click()),
+            ("cannot-open", lambda t: t.goto(confirmation_url(live_server, c, submission))),
+        ]
+        for name, step in steps:
+            step(tab)
+            tab.wait_for_load_state()
+            if violations := axe_violations(tab):
+                failures[f"{name} {options}"] = violations
+        FormLock.objects.all().delete()
+        for name, step in [
+            ("confirmation", lambda t: t.goto(confirmation_url(live_server, c, submission))),
+            ("payment", lambda t: t.get_by_role("link", name="Pay Outstanding Balance").click()),
+            ("payment-errors", lambda t: t.get_by_role("button", name="Pay now").click()),
+        ]:
+            step(tab)
+            tab.wait_for_load_state()
+            if violations := axe_violations(tab):
+                failures[f"{name} {options}"] = violations
+        context.set_offline(True)
+        context.close()
+    assert failures == {}
+
+    # The same pages under the real policy: nothing refused.
+    context = browser.new_context()
+    refused = []
+    login_cookie(context, live_server.url, c.co_guardian.user)
+    tab = context.new_page()
+    tab.on("console", lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None)
+    tab.goto(confirmation_url(live_server, c, submission))
+    tab.get_by_role("link", name="Edit Form").click()
+    tab.get_by_role("button", name="Save & Continue").click()
+    tab.goto(start_url(live_server, c, c.form))  # Cannot Open Another Form
+    expect(tab.get_by_role("heading", name="Cannot Open Another Form")).to_be_visible()
+    context.set_offline(True)
+    context.close()
+    assert refused == []
