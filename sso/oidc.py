@@ -202,6 +202,10 @@ class DistrictOIDCBackend(OIDCAuthenticationBackend):
         self.UserModel = get_user_model()
         self.config: SSOConfiguration | None = None
 
+    def get_user(self, user_id):
+        user = super().get_user(user_id)
+        return user if user is not None and user.is_active else None
+
     def get_settings(self, attr, *args):
         if self.config is not None:
             values = config_settings(self.config)

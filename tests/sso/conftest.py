@@ -3,7 +3,6 @@ OpenID providers on loopback over TLS, and a district configured for each."""
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,15 +22,10 @@ def tls_files(tmp_path_factory):
     return make_ca_and_cert(tmp_path_factory.mktemp("tls"))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def trust_test_ca(tls_files):
-    previous = os.environ.get("REQUESTS_CA_BUNDLE")
-    os.environ["REQUESTS_CA_BUNDLE"] = str(tls_files.ca)
-    yield
-    if previous is None:
-        os.environ.pop("REQUESTS_CA_BUNDLE", None)
-    else:
-        os.environ["REQUESTS_CA_BUNDLE"] = previous
+@pytest.fixture(autouse=True)
+def trust_test_ca(tls_files, monkeypatch):
+    """The providers' certificates come from the test CA; outbound requests trust it like requests does."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_files.ca))
 
 
 @pytest.fixture(autouse=True)
