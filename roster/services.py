@@ -436,11 +436,11 @@ class _Importer:
             school = self.orgs[orgs[0]]
         return key, first, last, grade, school
 
-    def _guardian_values(self, users, line, row, *, check_email=True) -> tuple[str, str, str, str]:
+    def _guardian_values(self, users, line, row) -> tuple[str, str, str, str]:
         gid_field = self.conf.global_id_field
         key = self._text(users, line, row, gid_field, max_length=255, required=True)
         email = self._text(users, line, row, "email", max_length=254)
-        if email and check_email:
+        if email:
             try:
                 _email(email)
             except ValidationError:
@@ -448,6 +448,29 @@ class _Importer:
         first = self._text(users, line, row, "givenName", max_length=100)
         last = self._text(users, line, row, "familyName", max_length=100)
         return key, email, first, last
+
+    def _extractors(self, users: orr.CsvFile):
+        """Fast value readers for rows already checked by the first pass (same results, no checks)."""
+        c = users.columns
+        i_key, i_first, i_last = c[self.conf.student_id_field], c["givenName"], c["familyName"]
+        i_grades = c.get("grades")
+        i_org = c.get("primaryOrgSourcedId", c.get("orgSourcedIds"))
+        i_gid, i_email = c[self.conf.global_id_field], c["email"]
+        orgs = self.orgs
+
+        def first_id(value: str) -> str:
+            return next((p.strip() for p in value.split(",") if p.strip()), "")
+
+        def student(row):
+            grade = first_id(row[i_grades]) if i_grades is not None else ""
+            org = first_id(row[i_org]) if i_org is not None and orgs else ""
+            return (row[i_key].strip(), row[i_first].strip(), row[i_last].strip(), grade,
+                    orgs[org] if org else "")
+
+        def guardian(row):
+            return row[i_gid].strip(), row[i_email].strip(), row[i_first].strip(), row[i_last].strip()
+
+        return student, guardian
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -464,6 +487,7 @@ class _Importer:
         index, kinds = self.index, self.kinds
         self._new_students, self._changed_students = [], []
         self._new_guardians, self._changed_guardians = [], []
+        student_values, guardian_values = self._extractors(users)
         for line, row in users.rows():
             ordinal = index[row[c_sid].strip()]
             kind = kinds[ordinal]
@@ -481,13 +505,13 @@ class _Importer:
                 targets.append(other)
             if kind == orr.STUDENT:
                 report.add("students_in_roster")
-                self._student_row(ordinal, self._student_values(users, line, row))
+                self._student_row(ordinal, student_values(row))
                 for other in targets:
                     if kinds[other] == orr.GUARDIAN:
                         self.links.add(other << 32 | ordinal)
             elif kind == orr.GUARDIAN:
                 report.add("guardians_in_roster")
-                self._guardian_row(ordinal, self._guardian_values(users, line, row, check_email=False))
+                self._guardian_row(ordinal, guardian_values(row))
                 for other in targets:
                     if kinds[other] == orr.STUDENT:
                         self.links.add(ordinal << 32 | other)
