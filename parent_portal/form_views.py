@@ -95,6 +95,8 @@ def start(request, district, student_id, form_id):
     """R9 `not_started`: create the in-progress submission (once) and open its initial page."""
     link = access_student_link(request.user, district_slug=district, student_id=student_id)
     form = selectors.access_form(link=link, form_id=form_id)
+    if not selectors.form_decision(link=link, form=form, now=timezone.now()).shown:
+        raise Http404  # R3: the portal does not show this form, so it cannot be started (nor locked)
     _token, refused = _open_tab(request, link, form)
     if refused:
         return refused

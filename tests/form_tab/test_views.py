@@ -145,6 +145,8 @@ def test_a_form_not_shown_by_the_portal_cannot_be_started(client, form_cast):
     new_only = make_form(c.district, key="kinder", name="Kindergarten", student_type="new")
     assert client.get(start_url(c, new_only)).status_code == 404
     assert not Submission.objects.exists()
+    assert not FormLock.objects.exists()  # a refused start holds no form open
+    assert client.get(start_url(c, c.private_form)).status_code == 302
 
 
 def test_submitted_forms_open_on_the_confirmation_page_with_status_and_actions(client, form_cast):
