@@ -89,7 +89,7 @@ class FakeProvider:
         class Handler(_Handler):
             owner = provider
 
-        self._server = ThreadingHTTPServer((self.host, 0), Handler)
+        self._server = _QuietServer((self.host, 0), Handler)
         self._server.daemon_threads = True
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
@@ -188,6 +188,11 @@ class FakeProvider:
         return claims
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):  # clients that hang up on purpose (timeouts)
+        pass
+
+
 class _Handler(BaseHTTPRequestHandler):
     owner: FakeProvider
     protocol_version = "HTTP/1.1"
@@ -224,6 +229,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._authorize(parse_qs(parts.query))
         if parts.path == "/userinfo":
             return self._json(p.userinfo())
+        if parts.path == "/redirect":  # for safe_http tests: 302 to ?to=
+            return self._send(302, b"", "text/plain", {"Location": parse_qs(parts.query)["to"][0]})
+        if parts.path == "/big":  # for safe_http tests: ?size= bytes of JSON-ish filler
+            size = int(parse_qs(parts.query).get("size", ["2000000"])[0])
+            return self._send(200, b"[" + b"0," * (size // 2) + b"0]")
         if parts.path == "/logout":
             return self._send(200, b"<p>Signed out</p>", "text/html")
         return self._send(404, b"{}")
