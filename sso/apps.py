@@ -6,6 +6,6 @@ class SsoConfig(AppConfig):
     verbose_name = "Parent single sign-on"
 
     def ready(self):
-        from . import crypto
+        from . import checks, crypto  # noqa: F401 - checks registers the deployment check
 
         crypto.register_encrypted_field("sso.SSOConfiguration", "client_secret_encrypted")

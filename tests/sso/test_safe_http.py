@@ -75,3 +75,12 @@ def test_post_with_basic_auth(provider):
                                    auth=(provider.client_id, provider.client_secret))
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
     assert provider.token_requests[-1]["auth_method"] == "client_secret_basic"
+
+
+def test_deploy_check_warns_when_private_addresses_are_allowed(settings):
+    from sso.checks import outbound_private_addresses
+
+    settings.OUTBOUND_ALLOW_PRIVATE_ADDRESSES = True
+    assert [w.id for w in outbound_private_addresses(None)] == ["sso.W001"]
+    settings.OUTBOUND_ALLOW_PRIVATE_ADDRESSES = False
+    assert outbound_private_addresses(None) == []
