@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from . import rules
+from . import catalog_cache, rules
 from .models import District, Form, Guardian, GuardianStudent, Packet, Student, Submission
 
 
@@ -37,6 +38,7 @@ def _form_facts_rows(*, district_id: int, student_id: int):
             "academic_year",
             "approval_status",
             "in_available_selection",
+            "packet_id",
             "packet__key",
             "packet__name",
             "packet__all_students",
@@ -45,30 +47,55 @@ def _form_facts_rows(*, district_id: int, student_id: int):
     )
 
 
-def form_facts(*, district_id: int, student_id: int) -> list[rules.FormFacts]:
-    """Every form of the district, with whether its packet targets the student (one query)."""
-    facts = []
+def _load_catalog(*, district_id: int, student_id: int):
+    """(the district's catalog entries, the student's facts) from one query over every form."""
+    entries, facts = [], []
     for row in _form_facts_rows(district_id=district_id, student_id=student_id):
-        facts.append(
-            rules.FormFacts(
-                id=row["id"],
-                key=row["key"],
-                name=row["name"],
-                product=row["product"],
-                type=row["type"],
-                student_type=row["student_type"],
-                status=row["status"],
-                opens_at=row["opens_at"],
-                closes_at=row["closes_at"],
-                academic_year=row["academic_year"],
-                approval_status=row["approval_status"],
-                in_available_selection=row["in_available_selection"],
-                packet_key=row["packet__key"],
-                packet_name=row["packet__name"],
-                packet_targets_student=bool(row["packet__all_students"] or row["targets_student"]),
-            )
+        fact = rules.FormFacts(
+            id=row["id"],
+            key=row["key"],
+            name=row["name"],
+            product=row["product"],
+            type=row["type"],
+            student_type=row["student_type"],
+            status=row["status"],
+            opens_at=row["opens_at"],
+            closes_at=row["closes_at"],
+            academic_year=row["academic_year"],
+            approval_status=row["approval_status"],
+            in_available_selection=row["in_available_selection"],
+            packet_key=row["packet__key"],
+            packet_name=row["packet__name"],
+            packet_targets_student=bool(row["packet__all_students"] or row["targets_student"]),
         )
-    return facts
+        facts.append(fact)
+        list_packet = row["packet_id"] if row["packet_id"] and not row["packet__all_students"] else None
+        if list_packet:
+            fact = replace(fact, packet_targets_student=False)
+        entries.append(catalog_cache.CatalogEntry(fact, list_packet))
+    return tuple(entries), facts
+
+
+def form_facts(*, district_id: int, student_id: int) -> list[rules.FormFacts]:
+    """Every form of the district, with whether its packet targets the student (one query).
+
+    The district's forms come from its cached catalog when current (`catalog_cache`); the one
+    query then reads only the student's packet memberships. Otherwise every form is read (and the
+    catalog cached) in that one query.
+    """
+    version = catalog_cache.token(district_id)
+    entries = catalog_cache.get(district_id, version)
+    if entries is None:
+        entries, facts = _load_catalog(district_id=district_id, student_id=student_id)
+        catalog_cache.put(district_id, version, entries)
+        return facts
+    audience = set(
+        Packet.students.through.objects.filter(student_id=student_id).values_list("packet_id", flat=True)
+    )
+    return [
+        e.facts if e.list_packet_id is None else replace(e.facts, packet_targets_student=e.list_packet_id in audience)
+        for e in entries
+    ]
 
 
 def submission_facts(*, student_id: int) -> dict[int, rules.SubmissionFacts]:

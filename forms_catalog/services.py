@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from . import catalog_cache
 from .models import District, Form, Guardian, GuardianStudent, LedgerEntry, Packet, Student, Submission
 
 
@@ -72,6 +73,7 @@ def available_forms_set(*, district: District, mode: str, form_ids: Iterable[int
     changed |= bool(
         forms.exclude(id__in=selected).filter(in_available_selection=True).update(in_available_selection=False)
     )
+    catalog_cache.bump(district.pk)  # QuerySet.update() sends no signal
     return changed
 
 

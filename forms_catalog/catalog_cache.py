@@ -1,0 +1,136 @@
+"""The district's form catalog, cached: every form's facts, read once per change instead of per page.
+
+The portal evaluates every form of the district on each page (R3); reading and converting those rows
+is the largest share of the selector's cost at district scale (500 forms). The catalog does not
+depend on the student or on the time, so it is cached per district and checked on each use against
+a version token held in the shared cache (Redis in production): one cache read per page.
+
+- Any save or delete of a district, packet or form changes the token (signals connected in
+  `FormsCatalogConfig.ready`), immediately and again once the transaction commits, so a page read
+  between the write and its commit cannot keep the old catalog under the new token.
+- Writes that bypass signals (`QuerySet.update`) call `bump()` themselves.
+- Each process keeps the catalog of the current token in memory; other app servers see the new
+  token on their next page. Shared entries also expire after `CATALOG_TTL` seconds.
+
+The per-student part of the facts (does a list-audience packet target this student) is never cached.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db import transaction
+
+from . import rules
+
+logger = logging.getLogger(__name__)
+
+CATALOG_TTL = 60 * 60
+_LOCAL_LIMIT = 256
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    """A form's facts as every student sees them, and its packet's audience when it is a list."""
+
+    facts: rules.FormFacts  # packet_targets_student holds "the packet is for all students"
+    list_packet_id: int | None  # the packet whose student list decides, or None
+
+
+_local: dict[tuple[int, str], tuple[CatalogEntry, ...]] = {}
+
+
+def _version_key(district_id: int) -> str:
+    return f"catalog:v1:version:{district_id}"
+
+
+def _entry_key(district_id: int, token: str) -> str:
+    return f"catalog:v1:forms:{district_id}:{token}"
+
+
+def _set_token(district_id: int) -> None:
+    try:
+        cache.set(_version_key(district_id), secrets.token_hex(8), None)
+    except Exception:  # the cache being down must not fail a write; entries expire with CATALOG_TTL
+        logger.exception("could not change the form catalog version of district %s", district_id)
+
+
+def bump(district_id: int | None) -> None:
+    """The district's forms or packets changed: drop its cached catalog, now and at commit."""
+    if not district_id:
+        return
+    _set_token(district_id)
+    transaction.on_commit(lambda: _set_token(district_id))
+
+
+def token(district_id: int) -> str | None:
+    """The current version token (created when missing); None when the cache cannot be reached."""
+    key = _version_key(district_id)
+    try:
+        value = cache.get(key)
+        if value is None:
+            cache.add(key, secrets.token_hex(8), None)
+            value = cache.get(key)
+        return value
+    except Exception:
+        logger.exception("form catalog cache unreachable; reading forms from the database")
+        return None
+
+
+def get(district_id: int, version: str | None) -> tuple[CatalogEntry, ...] | None:
+    if version is None:
+        return None
+    entries = _local.get((district_id, version))
+    if entries is not None:
+        return entries
+    try:
+        entries = cache.get(_entry_key(district_id, version))
+    except Exception:
+        return None
+    if entries is not None:
+        _remember(district_id, version, entries)
+    return entries
+
+
+def put(district_id: int, version: str | None, entries: tuple[CatalogEntry, ...]) -> None:
+    if version is None:
+        return
+    _remember(district_id, version, entries)
+    try:
+        cache.set(_entry_key(district_id, version), entries, CATALOG_TTL)
+    except Exception:
+        logger.exception("could not store the form catalog of district %s", district_id)
+
+
+def _remember(district_id: int, version: str, entries: tuple[CatalogEntry, ...]) -> None:
+    if len(_local) >= _LOCAL_LIMIT:
+        _local.clear()
+    for key in [k for k in _local if k[0] == district_id]:
+        del _local[key]
+    _local[(district_id, version)] = entries
+
+
+# --- Signals (connected in FormsCatalogConfig.ready) -------------------------------------------
+
+
+def on_district_change(sender, instance, **kwargs):
+    bump(instance.pk)
+
+
+def on_form_or_packet_change(sender, instance, **kwargs):
+    bump(instance.district_id)
+
+
+def connect_signals() -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    from .models import District, Form, Packet
+
+    for signal in (post_save, post_delete):
+        signal.connect(on_district_change, sender=District, dispatch_uid=f"catalog-district-{id(signal)}")
+        for model in (Form, Packet):
+            uid = f"catalog-{model.__name__}-{id(signal)}"
+            signal.connect(on_form_or_packet_change, sender=model, dispatch_uid=uid)
