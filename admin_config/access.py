@@ -79,6 +79,11 @@ def home_district_slug(user) -> str | None:
     return membership.district.slug if membership else None
 
 
+def is_district_staff(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False)
+                and StaffMembership.objects.filter(user_id=user.pk, active=True).exists())
+
+
 def forbidden(request, access: StaffAccess, role: str):
     label = StaffMembership.Role(role).label
     return render(

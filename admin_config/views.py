@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -20,7 +22,15 @@ from forms_catalog import selectors as catalog_selectors
 from forms_catalog.models import District, Submission
 
 from . import selectors, services, throttle
-from .access import CONFIGURATION, SUBMISSION_WORKSPACE, access_guardian_link, access_submission, console_view
+from .access import (
+    CONFIGURATION,
+    SUBMISSION_WORKSPACE,
+    access_guardian_link,
+    access_submission,
+    console_view,
+    home_district_slug,
+    is_district_staff,
+)
 from .forms import AvailableFormsForm, SSOConfigurationForm, WorkspaceActionForm, WorkspaceBulkForm
 from .models import StaffMembership
 
@@ -118,15 +128,28 @@ def console_login_required(view):
     return login_required(view, login_url="admin_config:login")
 
 
+def console_staff_required(view):
+    """Signed in (else the sign-in page) and district staff or support staff (else 404, as for any
+    console URL a parent or stranger tries)."""
+
+    @console_login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not (request.user.is_superuser or is_district_staff(request.user)):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 @require_GET
-@console_login_required
+@console_staff_required
 def home(request):
     """`console/`: a district member goes to their district; support staff pick one."""
-    membership = StaffMembership.objects.filter(user=request.user, active=True).select_related("district").first()
-    if membership is not None:
-        return redirect("admin_config:dashboard", district=membership.district.slug)
-    districts = District.objects.order_by("name") if request.user.is_superuser else District.objects.none()
-    return render(request, "admin_config/home.html", {"districts": districts})
+    slug = home_district_slug(request.user)
+    if slug is not None:
+        return redirect("admin_config:dashboard", district=slug)
+    return render(request, "admin_config/home.html", {"districts": District.objects.order_by("name")})
 
 
 @require_GET

@@ -20,6 +20,8 @@ ACTORS = ("config_admin", "workspace_admin", "no_role", "other_admin", "support"
 
 # (url name, method, extra kwargs / POST data key, expected per actor in ACTORS order)
 MATRIX = [
+    ("admin_config:home",                   "GET",  "plain",        (302, 302, 302, 302, 200, 404, LOGIN)),
+    ("admin_config:password_change",        "GET",  "plain",        (200, 200, 200, 200, 200, 404, LOGIN)),
     ("admin_config:dashboard",              "GET",  None,           (200, 200, 200, 404, 200, 404, LOGIN)),
     ("admin_config:configuration",          "GET",  None,           (302, 403, 403, 404, 302, 404, LOGIN)),
     ("admin_config:config_sso",             "GET",  None,           (200, 403, 403, 404, 200, 404, LOGIN)),
@@ -37,7 +39,7 @@ MATRIX = [
 
 
 def _request(client, staff, submission, name, method, extra):
-    kwargs = {"district": staff.district.slug}
+    kwargs = {} if extra == "plain" else {"district": staff.district.slug}
     if extra in ("submission", "action"):
         kwargs["submission_id"] = submission.pk
     url = reverse(name, kwargs=kwargs)
