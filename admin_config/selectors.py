@@ -114,7 +114,11 @@ def students_matching(*, district: District, text: str):
 @dataclass(frozen=True)
 class WorkspaceRow:
     submission: Submission
-    display_status: str
+    display_status: str  # R5, as the parent sees it
+
+    @property
+    def display_label(self) -> str:
+        return str(workspace.DISPLAY_STATUS_LABELS[self.display_status])
 
 
 def workspace_page(*, district: District, filters: WorkspaceFilters, cursor: str | None = None,

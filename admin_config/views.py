@@ -42,12 +42,7 @@ ACTION_LABELS = {
     "discard": gettext_lazy("Discard"),
     "adjust_balance": gettext_lazy("Adjust the balance"),
 }
-STATUS_LABELS = {
-    "pending_review": gettext_lazy("Pending review"),
-    "submitted": gettext_lazy("Submitted"),
-    "approved": gettext_lazy("Approved"),
-    "rejected": gettext_lazy("Rejected"),
-}
+STATUS_LABELS = workspace.DISPLAY_STATUS_LABELS
 
 # --- Sign-in ---------------------------------------------------------------------------------
 

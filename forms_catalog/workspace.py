@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import services
 from .models import District, LedgerEntry, Submission
@@ -279,6 +280,12 @@ def submissions_bulk_apply(
 # --- Display status filter (R5, as a query) ------------------------------------------------------
 
 DISPLAY_STATUSES = ("pending_review", "submitted", "approved", "rejected")
+DISPLAY_STATUS_LABELS = {
+    "pending_review": gettext_lazy("Pending review"),
+    "submitted": gettext_lazy("Submitted"),
+    "approved": gettext_lazy("Approved"),
+    "rejected": gettext_lazy("Rejected"),
+}
 
 
 def display_status_q(status: str) -> Q:

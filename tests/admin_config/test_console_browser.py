@@ -149,7 +149,7 @@ def test_workspace_select_all_and_bulk_import(live, staff, signed_in_page, error
     page.wait_for_selector(".console-messages")
     assert "2 submissions updated." in page.inner_text(".console-messages")
     assert set(Submission.objects.values_list("workspace", flat=True)) == {"pending_approval"}
-    assert page.locator('[data-col="display-status"]').all_inner_texts() == ["pending_review", "pending_review"]
+    assert page.locator('[data-col="display-status"]').all_inner_texts() == ["Pending review", "Pending review"]
 
 
 def test_console_pages_have_no_serious_accessibility_violations(live, staff, browser):
