@@ -396,6 +396,8 @@ def test_form_tab_pages_use_a_fixed_number_of_queries(client, form_cast, django_
     # Page: submission (+form, packet, student, district), guardian link, pages joined to fields, lock UPDATE.
     with django_assert_num_queries(5 + 4):
         assert client.get(sub_url("form_page", c, submission, page=1)).status_code == 200
+    with django_assert_num_queries(5 + 4):  # the instructions page reads the same
+        assert client.get(sub_url("form_instructions", c, submission)).status_code == 200
     # Confirmation: the same, and the latest submitted version for the answer summary.
     with django_assert_num_queries(5 + 5):
         assert client.get(sub_url("form_confirmation", c, submission)).status_code == 200
