@@ -14,6 +14,7 @@ venv: $(BIN)/python
 
 browser-deps: venv
 	scripts/install-browser-deps
+	scripts/install-perf-deps
 
 run: venv
 	scripts/run-demo
