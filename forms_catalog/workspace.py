@@ -133,6 +133,26 @@ def parse_amount(value) -> Decimal:
     return amount
 
 
+def _clean_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise WorkspaceError(_("Give the reason for the balance adjustment."))
+    if len(reason) > 255:
+        raise WorkspaceError(_("The reason is longer than 255 characters."))
+    return reason
+
+
+def check_parameters(action: str, *, message: str = "", amount=None, reason: str = "") -> None:
+    """Refuse an action's missing or malformed parameters (the same for every submission of a bulk action)."""
+    if action == "reject":
+        _clean_message(message, required=True)
+    elif action == "request_update":
+        _clean_message(message, required=False)
+    elif action == "adjust_balance":
+        parse_amount(amount)
+        _clean_reason(reason)
+
+
 def _snapshot(submission: Submission) -> dict:
     return {
         "workspace": submission.workspace,
@@ -182,11 +202,7 @@ def _apply(action: str, submission: Submission, *, user, request, message: str =
         values = {"workspace": W.DISCARDED, "update_requested": False}
     elif action == "adjust_balance":
         amount = parse_amount(amount)
-        reason = (reason or "").strip()
-        if not reason:
-            raise WorkspaceError(_("Give the reason for the balance adjustment."), submission)
-        if len(reason) > 255:
-            raise WorkspaceError(_("The reason is longer than 255 characters."), submission)
+        reason = _clean_reason(reason)
         if submission.balance + amount < 0:
             raise WorkspaceError(
                 _("Cannot adjust the balance of %(label)s by %(amount)s: the balance is %(balance)s and "
@@ -263,6 +279,7 @@ def submissions_bulk_apply(
     )
     if len(submissions) != len(ids):
         raise WorkspaceError(_("Some selected submissions are not in this district's workspace; nothing was changed."))
+    check_parameters(action, message=message, amount=amount, reason=reason)
     errors = [WorkspaceError(why, s) for s in submissions if (why := refusal(action, s))]
     if errors:
         raise BulkRefused(errors)
@@ -272,7 +289,7 @@ def submissions_bulk_apply(
             done.append(_apply(action, submission, user=user, request=request, message=message, amount=amount,
                                reason=reason))
     except WorkspaceError as exc:
-        # A parameter error (message, amount) or a balance going negative: the transaction rolls back.
+        # A balance that would go below zero: the transaction rolls back, nothing is applied.
         raise BulkRefused([exc]) from exc
     return done
 

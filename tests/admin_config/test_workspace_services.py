@@ -264,3 +264,15 @@ def test_display_status_filter_agrees_with_the_rules(staff, approval, state):
     matching = [s for s in workspace.DISPLAY_STATUSES
                 if Submission.objects.filter(workspace.display_status_q(s), pk=sub.pk).exists()]
     assert matching == [expected]
+
+
+def test_bulk_reject_without_a_message_is_refused_as_a_whole(staff):
+    form = enrollment_form(staff.district, "reg")
+    subs = [submitted(staff.cast.student, form, workspace="pending_approval"),
+            submitted(staff.cast.sibling, form, workspace="pending_approval")]
+    with pytest.raises(workspace.WorkspaceError) as exc:
+        workspace.submissions_bulk_apply(district=staff.district, submission_ids=[s.pk for s in subs],
+                                         action="reject", message="", user=staff.workspace_admin)
+    assert not isinstance(exc.value, workspace.BulkRefused)
+    assert exc.value.message == "Write a message to the parent saying what to fix."
+    assert set(Submission.objects.values_list("workspace", flat=True)) == {"pending_approval"}
