@@ -22,7 +22,7 @@ from forms_catalog.access import access_student_link, access_submission, guardia
 from forms_catalog.form_definitions import definition_for
 from forms_catalog.models import Form, GuardianStudent, Submission
 
-from .form_runtime import presentation, selectors, services
+from .form_runtime import payments, presentation, selectors, services
 from .form_runtime.fields import clean_page, missing_answers
 from .form_runtime.forms import PaymentForm
 
@@ -295,6 +295,7 @@ def pay(request, district, submission_id):
             return redirect(_url("form_confirmation", district, submission))
     context = _tab_context(request, link, submission.form, token)
     context.update({"submission": submission, "payable": payable, "payment_form": form, "error": error,
+                    "sandbox": getattr(payments.get_gateway(), "is_sandbox", False),
                     "confirmation_url": _url("form_confirmation", district, submission)})
     return render(request, "parent_portal/form_tab/pay.html", context, status=200 if not error else 402)
 

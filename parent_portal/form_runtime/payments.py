@@ -77,6 +77,7 @@ class SandboxGateway:
     result instead of charging again. `charges` lists the approved charges of this process.
     """
 
+    is_sandbox = True
     _lock = threading.Lock()
     _results: dict[str, ChargeResult] = {}
     charges: list[tuple[str, Decimal]] = []
