@@ -46,7 +46,11 @@ def portal_home_url(slug: str) -> str:
 def _district_name(slug: str | None) -> str:
     if not slug:
         return ""
-    return District.objects.filter(slug=slug).values_list("name", flat=True).first() or ""
+    try:
+        return District.objects.filter(slug=slug).values_list("name", flat=True).first() or ""
+    except Exception:  # pragma: no cover - the error page must render even when the database fails
+        logger.exception("SSO: could not read the district name")
+        return ""
 
 
 def error_page(request, *, message: str, district: str | None = None, status: int = 400,

@@ -275,3 +275,18 @@ def test_only_advertised_algorithms_are_accepted(client, cast, configured, provi
     provider.discovery_extra["id_token_signing_alg_values_supported"] = ["ES256"]
     sso_discovery_refresh(config=configured, force=True)
     assert_refused(client, sign_in(client, "springfield"))  # an RS256 token, not advertised
+
+
+@pytest.mark.parametrize("endpoint", ["token_endpoint", "userinfo_endpoint"])
+def test_unreachable_provider_endpoint_is_a_clear_page(client, cast, configured, provider, endpoint):
+    from sso.services import sso_discovery_refresh
+
+    provider.discovery_extra[endpoint] = "https://127.0.0.1:1/unreachable"  # nothing listens there
+    sso_discovery_refresh(config=configured, force=True)
+    # (The claim is only in userinfo here, so the sign-in cannot complete without userinfo either.)
+    assert_refused(client, sign_in(client, "springfield"), text="could not be reached")
+
+
+def test_claim_missing_everywhere_is_refused_with_its_name(client, cast, configured, provider):
+    provider.account = {"sub": "maria-sub-1"}
+    assert_refused(client, sign_in(client, "springfield"), text="the “email” claim is missing")
