@@ -148,6 +148,71 @@ def summarize(result: dict) -> dict:
     }
 
 
+def parse_config(text: str) -> dict:
+    """`sync:3`, `gthread:3x4`, `gthread:2x4:pool4` -> gunicorn / pool environment."""
+    parts = text.split(":")
+    workers, _, threads = parts[1].partition("x")
+    env = {"GUNICORN_WORKER_CLASS": parts[0], "GUNICORN_WORKERS": workers, "GUNICORN_THREADS": threads or "1"}
+    for extra in parts[2:]:
+        if extra.startswith("pool"):
+            env["DB_POOL_MAX_SIZE"] = extra[4:]
+            env["DB_POOL_MIN_SIZE"] = str(min(2, int(extra[4:])))
+    return env
+
+
+def measure_pages(stack, pages, files, args, database) -> dict[str, dict]:
+    meter = CpuMeter([p.pid for p in stack.processes], database)
+    out = {}
+    for page in pages:
+        if args.warmup:
+            run_wrk(stack.url, files[page], duration=args.warmup, connections=args.connections,
+                    threads=args.wrk_threads)
+        before = meter.sample()
+        raw = run_wrk(stack.url, files[page], duration=args.duration, connections=args.connections,
+                      threads=args.wrk_threads)
+        raw["cpu"] = meter.delta(before, meter.sample())
+        out[page] = summarize(raw)
+    return out
+
+
+def compare(args, env, pages, files, prepared, work, load_at_start):
+    """Several server configurations in interleaved rounds (A B C A B C ...), medians per configuration:
+    the machine's other load then weighs on every configuration alike."""
+    import statistics
+
+    configs = [c for c in args.compare.split(",") if c]
+    rounds: dict[str, list[dict]] = {c: [] for c in configs}
+    for r in range(args.rounds):
+        for config in configs:
+            with app_stack({**env, **parse_config(config)}, servers=args.servers, log_dir=work) as stack:
+                result = measure_pages(stack, pages, files, args, args.database)
+            rounds[config].append(result)
+            print(f"round {r + 1} {config:20s} " + "  ".join(
+                f"{p} {v['rps']:.0f}/s p95 {v['p95_ms']:.0f}ms cpu {v['app_cpu_ms']:.1f}+{v['db_cpu_ms']:.1f}"
+                for p, v in result.items()), flush=True)
+    summary = {}
+    for config, runs in rounds.items():
+        summary[config] = {
+            page: {key: round(statistics.median(run[page][key] for run in runs), 2)
+                   for key in ("rps", "p50_ms", "p95_ms", "p99_ms", "app_cpu_ms", "db_cpu_ms")}
+            | {"errors": sum(run[page]["errors"] for run in runs)}
+            for page in pages
+        }
+    print()
+    print(f"Medians of {args.rounds} interleaved rounds, {args.duration:g} s per page; load average "
+          f"{load_at_start[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end (2 cores)")
+    print("| configuration | " + " | ".join(f"{p} req/s | {p} p95 ms | {p} CPU ms" for p in pages) + " | errors |")
+    print("|---|" + "---:|" * (3 * len(pages) + 1))
+    for config, by_page in summary.items():
+        cells = " | ".join(f"{v['rps']:.1f} | {v['p95_ms']:.0f} | {v['app_cpu_ms'] + v['db_cpu_ms']:.1f}"
+                           for v in by_page.values())
+        print(f"| {config} | {cells} | {sum(v['errors'] for v in by_page.values())} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"label": args.label, "args": vars(args), "rounds": rounds,
+                                               "median": summary, "loadavg_at_start": load_at_start,
+                                               "loadavg_at_end": os.getloadavg()}, indent=1))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="bench/run", description=__doc__)
     parser.add_argument("--students", type=int, default=100_000, help="District size (guardians 1.8x, "
@@ -171,6 +236,9 @@ def main(argv=None):
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--no-half-rate", action="store_true", help="Skip the runs at half of peak rate.")
+    parser.add_argument("--compare", help="Compare server configurations in interleaved rounds, e.g. "
+                        "'sync:3,gthread:3x4,gthread:3x4:pool4' (class:workers[xthreads][:poolN]).")
+    parser.add_argument("--rounds", type=int, default=3, help="Rounds for --compare.")
     parser.add_argument("--json", help="Write the results here too.")
     parser.add_argument("--label", default="")
     args = parser.parse_args(argv)
@@ -194,6 +262,7 @@ def main(argv=None):
                          cache_url=args.cache_url, **extra)
     work = Path(tempfile.mkdtemp(prefix="eh-bench-"))
     started = time.time()
+    load_at_start = os.getloadavg()
     ensure_district(args, env)
     sh([PY, "manage.py", "collectstatic", "--noinput", "-v0"], env)
     subprocess.run(["redis-cli", "-n", args.cache_url.rsplit("/", 1)[-1], "FLUSHDB"],  # noqa: S603, S607
@@ -205,6 +274,9 @@ def main(argv=None):
     for page in PAGES:
         files[page] = work / f"{page}.txt"
         files[page].write_text("".join(f"{p}\t{c}\n" for p, c in page_targets(prepared, page)))
+
+    if args.compare:
+        return compare(args, env, pages, files, prepared, work, load_at_start)
 
     results: dict[str, dict] = {}
     half: dict[str, dict] = {}
@@ -220,17 +292,9 @@ def main(argv=None):
                 if resp.status != 200 or resp.url != stack.url + path:
                     sys.exit(f"{page}: {resp.status} at {resp.url}, expected 200 at {path}")
             print(f"{page:22s} {path} -> 200 ({len(body)} bytes)", flush=True)
-        meter = CpuMeter([p.pid for p in stack.processes], args.database)
-        for page in pages:
-            if args.warmup:
-                run_wrk(stack.url, files[page], duration=args.warmup, connections=args.connections,
-                        threads=args.wrk_threads)
-            before = meter.sample()
-            raw = run_wrk(stack.url, files[page], duration=args.duration, connections=args.connections,
-                          threads=args.wrk_threads)
-            raw["cpu"] = meter.delta(before, meter.sample())
-            results[page] = summarize(raw)
-            print(f"{page:22s} {results[page]}", flush=True)
+        results = measure_pages(stack, pages, files, args, args.database)
+        for page, r in results.items():
+            print(f"{page:22s} {r}", flush=True)
         if not args.no_half_rate:
             for page in HALF_RATE_PAGES:
                 if page in results:
@@ -242,7 +306,8 @@ def main(argv=None):
     base = results.get("health", {}).get("rps")
     print()
     print(f"Enrollment Hub benchmark {args.label} — {args.students} students, {args.servers} app server(s), "
-          f"{args.sessions} sessions; visible forms per student {prepared['visible_forms']}")
+          f"{args.sessions} sessions; visible forms per student {prepared['visible_forms']}; "
+          f"load average {load_at_start[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end (2 cores)")
     def cpu(r):
         return r.get("app_cpu_ms", 0) + r.get("db_cpu_ms", 0)
 
@@ -260,6 +325,8 @@ def main(argv=None):
     if "health" in results:
         print(f"load generator CPU while loading /healthz: {results['health'].get('loadgen_cpu', 0):.0%} of one core")
     report = {
+        "loadavg_at_end": os.getloadavg(),
+        "loadavg_at_start": load_at_start,
         "label": args.label, "started": started, "args": vars(args), "visible_forms": prepared["visible_forms"],
         "peak": results, "half_peak": half,
     }
