@@ -25,6 +25,7 @@
       tab.setAttribute("role", "tab");
       tab.setAttribute("aria-controls", panels[i].id);
       panels[i].setAttribute("role", "tabpanel");
+      panels[i].setAttribute("aria-labelledby", tab.id);
       panels[i].tabIndex = 0;
     });
 

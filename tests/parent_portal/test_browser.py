@@ -177,6 +177,7 @@ def test_tabs_switch_by_mouse_and_keyboard(portal, signed_in_page, errors):
     expect = expected("mom@nguyen.example", "5001", SEPT)
     todo, complete = page.get_by_role("tab", name="To Do"), page.get_by_role("tab", name="Complete")
     assert page.get_by_role("tablist").count() == 1
+    assert page.get_by_role("tabpanel", name="To Do").is_visible()
     assert todo.get_attribute("aria-selected") == "true" and complete.get_attribute("aria-selected") == "false"
     assert todo.get_attribute("tabindex") == "0" and complete.get_attribute("tabindex") == "-1"
     # R7: Enrollment Forms and Other Forms (grouped by packet, the packet name as sub-header).
@@ -439,20 +440,27 @@ def test_no_axe_violations_on_any_portal_page(portal, new_page):
         (lonely.user, home, None),
     ]
     failures = {}
-    for options in ({}, {"viewport": {"width": 360, "height": 740}}, {"locale": "es"}):
+    # Default, a 360 px screen, Spanish, and the pages as they are without portal.js (tabs as links,
+    # menus as disclosures).
+    for options in ({}, {"viewport": {"width": 360, "height": 740}}, {"locale": "es"}, {"no_script": True}):
         pages = {}
         for user, url, click in checks:
             if user not in pages:
+                context_options = {k: v for k, v in options.items() if k != "no_script"}
                 # bypass_csp lets the test inject axe-core; the page's own scripts are all from 'self'.
-                pages[user] = new_page(user, bypass_csp=True, **options)
+                pages[user] = new_page(user, bypass_csp=True, **context_options)
                 if options.get("locale"):
                     pages[user].context.add_cookies([{"name": "django_language", "value": "es", "url": portal.url}])
+                if options.get("no_script"):
+                    pages[user].route("**/js/portal.js", lambda route: route.abort())
             page = pages[user]
             page.goto(url)
             if options.get("locale"):
                 assert page.locator("html").get_attribute("lang") == "es"
+            if options.get("no_script"):
+                assert page.get_by_role("tab").count() == 0
             if click:
-                page.locator(click).click()
+                page.locator(click if not options.get("no_script") else click.replace(" button", " summary")).click()
             violations, passes = axe_run(page)
             assert passes > 10  # axe really ran its rules on this page
             if violations:

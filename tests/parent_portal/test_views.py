@@ -170,8 +170,8 @@ def test_search_keeps_the_selected_tab(sign_in, cast):
     assert '<input type="hidden" name="tab" value="complete" data-tab-input>' in html
     assert 'value="bus"' in html
     # The To Do panel (with the match) is rendered but hidden; Complete is the visible one.
-    assert 'id="panel-todo" data-panel="todo" aria-labelledby="tab-todo" hidden' in html
-    assert 'id="panel-complete" data-panel="complete" aria-labelledby="tab-complete">' in html
+    assert 'id="panel-todo" data-panel="todo" hidden' in html
+    assert 'id="panel-complete" data-panel="complete">' in html
 
 
 # --- Query counts ----------------------------------------------------------------------------
