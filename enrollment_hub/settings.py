@@ -221,3 +221,5 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 FORM_LOCK_TIMEOUT = env.int("FORM_LOCK_TIMEOUT", default=10 * 60)
 # The payment gateway class (parent_portal.form_runtime.payments.PaymentGateway); the sandbox by default.
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="parent_portal.form_runtime.payments.SandboxGateway")
+# The form tab's Spanish strings; the portal's catalog (locale/) comes first where both have a string.
+LOCALE_PATHS = [*LOCALE_PATHS, BASE_DIR / "parent_portal" / "form_runtime" / "locale"]

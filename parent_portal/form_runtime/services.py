@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import get_valid_filename
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 
 from forms_catalog import services
 from forms_catalog.form_definitions import Definition, definition_for, prefilled_answers
@@ -301,11 +301,11 @@ def payment_make(
     if existing is not None:
         return PaymentOutcome(existing, True)
     if locked.status != Submission.Status.SUBMITTED:
-        raise PaymentRefused(_t("Only a submitted form can be paid."))
+        raise PaymentRefused(gettext("Only a submitted form can be paid."))
     if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        raise PaymentRefused(_t("Enter an amount such as 25.00."))
+        raise PaymentRefused(gettext("Enter an amount such as 25.00."))
     if amount > locked.balance:
-        raise PaymentRefused(_t("The amount is more than the outstanding balance."))
+        raise PaymentRefused(gettext("The amount is more than the outstanding balance."))
     gateway = gateway or payments.get_gateway()
     result = gateway.charge(
         amount=amount, card=card, idempotency_key=reference, description=f"{locked.form.name} — {locked.student}"
