@@ -191,7 +191,8 @@ def test_overview_query_count_does_not_grow_with_forms(sign_in, cast, django_ass
     _warm(client, url)
     # 1 session, 2 user, 3 the sign-in lifetime check (is the guardian account deactivated?),
     # 4 SAVEPOINT (ATOMIC_REQUESTS inside the test transaction), 5 guardian link + student + district
-    # (access helper), 6 every form of the district with its packet audience, 7 the student's submissions,
+    # (access helper), 6 the packets whose audience lists the student (the district's form catalog itself
+    # comes from the shared cache, filled by the first request), 7 the student's submissions,
     # 8 the switcher's students, 9 RELEASE SAVEPOINT.
     with django_assert_num_queries(OVERVIEW_QUERIES):
         response = client.get(url)
