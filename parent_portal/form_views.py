@@ -7,15 +7,17 @@ decides what a guardian may open (R3) and with which status and actions (R5, R9)
 from __future__ import annotations
 
 import uuid
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from forms_catalog.access import access_student_link, access_submission, guardian_for_user
@@ -25,6 +27,19 @@ from forms_catalog.models import Form, GuardianStudent, Submission
 from .form_runtime import payments, presentation, selectors, services
 from .form_runtime.fields import clean_page, missing_answers
 from .form_runtime.forms import PaymentForm
+
+
+def form_tab_view(view):
+    """Signed-out visitors go to the district's parent sign-in, then back here; pages are never cached
+    (they hold a student's answers, and a page from the browser's cache would be a stale version)."""
+
+    @wraps(view)
+    def wrapper(request, district, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("sso:login", kwargs={"district": district}))
+        return view(request, district, *args, **kwargs)
+
+    return never_cache(wrapper)
 
 
 def _url(name: str, district: str, submission: Submission, **kwargs) -> str:
@@ -89,7 +104,7 @@ def _keep_tab(link: GuardianStudent, form: Form) -> str | None:
 # --- Start / continue ------------------------------------------------------------------------
 
 
-@login_required
+@form_tab_view
 @require_safe
 def start(request, district, student_id, form_id):
     """R9 `not_started`: create the in-progress submission (once) and open its initial page."""
@@ -109,7 +124,7 @@ def start(request, district, student_id, form_id):
     return redirect(_page_url(district, submission, services.initial_page(form)))
 
 
-@login_required
+@form_tab_view
 @require_safe
 def continue_form(request, district, submission_id):
     """R9 `started`: the last saved page; a submitted form opens on its confirmation page."""
@@ -121,7 +136,7 @@ def continue_form(request, district, submission_id):
     return redirect(_page_url(district, submission, last))
 
 
-@login_required
+@form_tab_view
 @require_safe
 def instructions(request, district, submission_id):
     submission, link, _state = _access(request, district, submission_id)
@@ -163,7 +178,7 @@ def _render_page(request, link, submission, definition, number, token, *, typed=
     return render(request, "parent_portal/form_tab/page.html", context, status=status)
 
 
-@login_required
+@form_tab_view
 @require_http_methods(["GET", "HEAD", "POST"])
 def page(request, district, submission_id, page):
     submission, link, _state = _access(request, district, submission_id)
@@ -237,7 +252,7 @@ def _typed(page_def, request) -> dict:
 # --- Confirmation, payment, update ---------------------------------------------------------------
 
 
-@login_required
+@form_tab_view
 @require_safe
 def confirmation(request, district, submission_id):
     """R9 submitted forms: status, times, balance, a read-only summary, and the Pay / Edit actions."""
@@ -260,7 +275,7 @@ def confirmation(request, district, submission_id):
     return render(request, "parent_portal/form_tab/confirmation.html", context)
 
 
-@login_required
+@form_tab_view
 @require_http_methods(["GET", "HEAD", "POST"])
 def pay(request, district, submission_id):
     """R9 pay_balance: the Payment page; a payment goes through the configured gateway."""
@@ -300,7 +315,7 @@ def pay(request, district, submission_id):
     return render(request, "parent_portal/form_tab/pay.html", context, status=200 if not error else 402)
 
 
-@login_required
+@form_tab_view
 @require_safe
 def edit(request, district, submission_id):
     """R9 edit_form: start an update from the submitted answers and open the first page."""
@@ -314,7 +329,7 @@ def edit(request, district, submission_id):
 # --- The one open form (R9): heartbeat and release ----------------------------------------------
 
 
-@login_required
+@form_tab_view
 @require_POST
 def lock_heartbeat(request, district):
     """The tab is in use: keep (or take back) this guardian's open-form lock. 204, or 409 when refused."""
@@ -329,7 +344,7 @@ def lock_heartbeat(request, district):
     return HttpResponse(status=204 if result.granted else 409)
 
 
-@login_required
+@form_tab_view
 @require_POST
 def lock_release(request, district):
     """The tab was closed (page-hide beacon): release the lock if that tab holds it."""

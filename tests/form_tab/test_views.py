@@ -82,10 +82,19 @@ def test_restricted_guardian_and_stranger_get_404_on_every_form_tab_url_R8(clien
     assert submission.update_requested and submission.balance == Decimal("10.00")  # nothing changed
 
 
-def test_signed_out_visitors_are_sent_to_sign_in(client, form_cast):
-    response = client.get(start_url(form_cast, form_cast.form))
-    assert response.status_code == 302 and "login" in response.url
+def test_signed_out_visitors_are_sent_to_the_district_sign_in_and_back(client, form_cast):
+    url = start_url(form_cast, form_cast.form)
+    response = client.get(url)
+    sign_in = reverse("sso:login", kwargs={"district": form_cast.district.slug})
+    assert response.status_code == 302 and response.url.startswith(sign_in) and "next=" in response.url
     assert not Submission.objects.exists()
+
+
+def test_form_tab_pages_are_never_cached(client, form_cast):
+    c = form_cast
+    signed_in(client, c.guardian)
+    _, response = start(client, c, c.private_form)
+    assert "no-store" in client.get(response.url)["Cache-Control"]
 
 
 def test_a_held_lock_does_not_let_a_guardian_in_once_restricted_R8(client, form_cast):
