@@ -242,3 +242,35 @@ def test_a_restriction_releases_the_open_form_lock_at_once(district):
     report, _ = run(district, ROSTERS / "second")  # Maria restricted for Ben (R8), Jose removed
     assert report.counts["locks_released"] == 2
     assert list(FormLock.objects.values_list("guardian__global_id", flat=True)) == ["kim@example.org"]
+
+
+def test_the_portal_pages_follow_the_roster_at_once(client, district):
+    """R8 on the real pages: after the second roster Maria's restricted student shows no form and
+    cannot be started, and Jose (removed from the SIS) reaches nothing."""
+    from django.urls import reverse
+
+    from forms_catalog.models import Form
+
+    run(district, ROSTERS / "first")
+    form = Form.objects.get(district=district, key="registration")
+    maria = Guardian.objects.get(district=district, global_id="maria@example.org")
+    jose = Guardian.objects.get(district=district, global_id="jose@example.org")
+    ben = Student.objects.get(district=district, sis_id="5002")
+    forms_page = reverse("parent_portal:forms", kwargs={"district": district.slug, "student_id": ben.pk})
+    start = reverse("parent_portal:form_start",
+                    kwargs={"district": district.slug, "student_id": ben.pk, "form_id": form.pk})
+    client.force_login(maria.user)
+    before = client.get(forms_page)
+    assert before.status_code == 200 and "Registration" in before.text
+    client.force_login(jose.user)
+    assert client.get(forms_page).status_code == 200
+
+    run(district, ROSTERS / "second")
+    client.force_login(maria.user)
+    after = client.get(forms_page)
+    assert after.status_code == 200 and "Registration" not in after.text  # the "no forms" page
+    assert client.get(start).status_code == 404
+    client.force_login(jose.user)
+    response = client.get(forms_page)
+    assert response.status_code in (302, 404)  # signed out or refused: never the page
+    assert client.get(start).status_code in (302, 404)
