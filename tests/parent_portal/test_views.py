@@ -281,3 +281,18 @@ def test_home_query_count(sign_in, cast, django_assert_num_queries):
     # 6 the guardian's students, 7 RELEASE SAVEPOINT; then a redirect to the first student's Overview.
     with django_assert_num_queries(7):
         assert client.get(url).status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [5, 200])
+def test_overview_query_count_with_a_cold_form_catalog(sign_in, cast, django_assert_num_queries, count):
+    from django.core.cache import cache
+
+    add_forms(cast.district, cast.student, count)
+    client = sign_in(cast.guardian.user)
+    url = overview_url(cast.district, cast.student)
+    _warm(client, url)
+    cache.clear()  # e.g. the first page after a form changed, or after a cache restart
+    # The nine of a warm page, plus 10 every form of the district (the catalog, then cached again).
+    with django_assert_num_queries(OVERVIEW_QUERIES + 1):
+        client.get(url)
