@@ -146,10 +146,10 @@ def _money(obj: dict, key: str, path: str) -> Decimal:
         raise ScenarioError(f"{path}.{key}", f"{json.dumps(value)} is not an amount") from None
     if not amount.is_finite() or amount < 0:
         raise ScenarioError(f"{path}.{key}", "must be a non-negative amount")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ScenarioError(f"{path}.{key}", "must have at most two decimal places")
     if amount >= Decimal("100000000"):
         raise ScenarioError(f"{path}.{key}", "is too large")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ScenarioError(f"{path}.{key}", "must have at most two decimal places")
     return amount.quantize(Decimal("0.01"))
 
 
@@ -168,10 +168,15 @@ def _validated(path: str, fn, *args, **kwargs):
 # --- Loading ---------------------------------------------------------------------------------
 
 
+def _refuse_constant(name: str):
+    # Python's json module accepts NaN and Infinity; JSON (and the database's JSON columns) do not.
+    raise ScenarioError("$", f"not valid JSON ({name} is not a JSON value)")
+
+
 def load_file(file_path: str) -> LoadResult:
     try:
         with open(file_path, encoding="utf-8") as fh:
-            data = json.load(fh)
+            data = json.load(fh, parse_constant=_refuse_constant)
     except FileNotFoundError:
         raise ScenarioError("$", f"file not found: {file_path}") from None
     except UnicodeDecodeError:
@@ -190,9 +195,8 @@ def load_data(data: Any) -> LoadResult:
     for i, district in enumerate(_list(data, "districts", "$")):
         path = f"districts[{i}]"
         slug = district.get("slug") if isinstance(district, dict) else None
-        if slug in seen:
-            raise ScenarioError(f"{path}.slug", f"duplicate district {json.dumps(slug)}")
-        seen.add(slug)
+        if isinstance(slug, str):  # anything else is refused, with its path, by _load_district
+            _unique_key(seen, slug, f"{path}.slug", "district")
         result.created_or_changed += _load_district(district, path)
         result.districts += 1
     return result

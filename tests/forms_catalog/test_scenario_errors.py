@@ -107,6 +107,13 @@ CASES = [
      'districts[0].submissions[3]: a second submission of form "reg" for student "1001"; '
      "a student has one submission per form"),
     ("duplicate-district", None, 'districts[1].slug: duplicate district "maple"'),
+    ("slug-not-a-string", mutate(lambda d: d.update(slug=["maple"])),
+     "districts[0].slug: expected a string, got a list"),
+    ("huge-balance", mutate(lambda d: d["submissions"][0].update(balance="1e30")),
+     "districts[0].submissions[0].balance: is too large"),
+    ("nan-is-not-json", '{"districts": [{"slug": "maple", "name": "M", "students": [{"sis_id": "1", '
+     '"first_name": "A", "last_name": "B", "sis_data": {"weight": NaN}}]}]}',
+     "$: not valid JSON (NaN is not a JSON value)"),
     ("not-json", '{"districts": [', "$: not valid JSON (line 1, column 16: Expecting value)"),
     ("top-level-list", "[]", "$: expected an object, got a list"),
     ("submitted-without-submitted-at", mutate(lambda d: d["submissions"][1].pop("submitted_at")),
