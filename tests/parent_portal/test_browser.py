@@ -369,8 +369,8 @@ def test_student_switcher_lists_linked_students_with_grades(portal, signed_in_pa
 def test_spanish_is_chosen_once_and_sticks(portal, signed_in_page, errors):
     page = signed_in_page(portal.guardian("mom@nguyen.example").user)
     page.goto(portal.overview("5001"))
-    page.get_by_role("button", name="Español").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Español").click()
     assert page.url == portal.overview("5001")
     assert page.locator("html").get_attribute("lang") == "es"
     assert page.get_by_role("heading", level=1).inner_text() == "Resumen de Sofia Nguyen"
@@ -379,8 +379,8 @@ def test_spanish_is_chosen_once_and_sticks(portal, signed_in_page, errors):
     page.wait_for_url(portal.forms("5001"))
     assert page.get_by_role("tab", name="Pendientes").get_attribute("aria-selected") == "true"
     assert page.get_by_role("heading", name="Formularios de inscripción").is_visible()
-    page.get_by_role("button", name="English").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name="English").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Forms for Sofia Nguyen"
 
 
