@@ -65,7 +65,31 @@ def fetch_token(conf: RosterSettings) -> str:
     return token
 
 
-def _pages(conf: RosterSettings, token: str, collection: str, label: str):
+class _Token:
+    """The current access token; fetched again once when a page answers 401 (an expired token)."""
+
+    def __init__(self, conf: RosterSettings):
+        self.conf = conf
+        self.value = fetch_token(conf)
+
+    def refresh(self) -> None:
+        self.value = fetch_token(self.conf)
+
+
+def _get_page(token: _Token, url: str) -> safe_http.Response:
+    for attempt in range(2):
+        response = safe_http.fetch("GET", url, headers={"Authorization": f"Bearer {token.value}",
+                                                        "Accept": "application/json"},
+                                   max_bytes=_max_page_bytes())
+        if response.status_code == 401 and attempt == 0:
+            token.refresh()
+            continue
+        break
+    response.raise_for_status()
+    return response
+
+
+def _pages(conf: RosterSettings, token: _Token, collection: str, label: str):
     """Yield the records of every page of `collection`, limit/offset paging."""
     base = conf.rest_base_url.rstrip("/") + f"{API_PATH}/{collection}"
     limit = conf.rest_page_size
@@ -73,10 +97,7 @@ def _pages(conf: RosterSettings, token: str, collection: str, label: str):
     for _ in range(MAX_PAGES):
         url = f"{base}?{urlencode({'limit': limit, 'offset': offset})}"
         try:
-            response = safe_http.fetch("GET", url, headers={"Authorization": f"Bearer {token}",
-                                                            "Accept": "application/json"},
-                                       max_bytes=_max_page_bytes())
-            response.raise_for_status()
+            response = _get_page(token, url)
             body = response.json()
         except safe_http.OutboundError as exc:
             raise RestError(f"The page at offset {offset} failed: {exc.message} Nothing was applied.",
@@ -164,7 +185,7 @@ def fetch_roster(conf: RosterSettings, folder: Path) -> orr.FolderSource:
             safe_http.check_url(url)
         except safe_http.OutboundError as exc:
             raise RestError(exc.message) from None
-    token = fetch_token(conf)
+    token = _Token(conf)
     folder = Path(folder)
     with open(folder / "orgs.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)

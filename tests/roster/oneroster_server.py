@@ -70,6 +70,8 @@ class OneRosterServer:
         self.tokens: set[str] = set()
         self.fail_at_offset: int | None = None  # users page that answers HTTP 500
         self.token_status = 200
+        self.token_uses = 0  # when set, a token answers 401 after this many pages (it "expires")
+        self._uses: dict[str, int] = {}
 
     @property
     def base_url(self) -> str:
@@ -109,7 +111,10 @@ class OneRosterServer:
                 parts = urlsplit(self.path)
                 server.requests.append(f"GET {parts.path}?{parts.query}")
                 auth = self.headers.get("Authorization", "")
-                if not auth.startswith("Bearer ") or auth[7:] not in server.tokens:
+                token = auth[7:] if auth.startswith("Bearer ") else ""
+                server._uses[token] = server._uses.get(token, 0) + 1
+                expired = server.token_uses and server._uses[token] > server.token_uses
+                if token not in server.tokens or expired:
                     return self._send(401, {"imsx_codeMajor": "failure", "imsx_description": "unauthorized"})
                 collection = parts.path.removeprefix(API + "/")
                 if collection not in server.data:

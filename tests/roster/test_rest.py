@@ -147,3 +147,11 @@ def test_rotate_secrets_re_encrypts_the_oneroster_client_secret(rest_district, s
     assert conf.rest_client_secret_encrypted != old_token
     settings.FIELD_ENCRYPTION_KEYS = settings.FIELD_ENCRYPTION_KEYS[:1]  # the old key can go
     assert conf.client_secret == server.client_secret
+
+
+def test_an_expired_token_is_fetched_again_once_and_the_pull_goes_on(rest_district, server):
+    server.token_uses = 3  # each token serves three pages, then answers 401
+    roster_sync(district=rest_district)
+    assert views(rest_district) == FIRST
+    assert server.requests.count("POST /oauth/token") == 2
+    assert server.requests[4:6] == ["GET /ims/oneroster/rostering/v1p2/users?limit=3&offset=6", "POST /oauth/token"]
