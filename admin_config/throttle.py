@@ -9,6 +9,7 @@ Django admin's sign-in (enrollment_hub.throttle.SignInThrottleMiddleware) share 
 from __future__ import annotations
 
 import hashlib
+import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -43,6 +44,7 @@ def is_locked(username: str, ip: str | None) -> bool:
 def record_failure(username: str, ip: str | None) -> None:
     for key in _keys(username, ip):
         # add() starts the window at the first failure; incr() keeps its expiry.
+        cache.add(f"{key}:start", time.time(), timeout=window())
         cache.add(key, 0, timeout=window())
         try:
             cache.incr(key)
@@ -51,8 +53,20 @@ def record_failure(username: str, ip: str | None) -> None:
 
 
 def clear_username(username: str) -> None:
-    cache.delete(_user_key(username))
+    key = _user_key(username)
+    cache.delete_many([key, f"{key}:start"])
 
 
-def window_minutes() -> int:
-    return max(1, -(-window() // 60))
+def retry_after(username: str, ip: str | None) -> int:
+    """Seconds until every locked counter of this username and IP has expired (at least 1)."""
+    keys = _keys(username, ip)
+    values = cache.get_many(keys + [f"{k}:start" for k in keys])
+    now = time.time()
+    waits = [
+        float(values.get(f"{k}:start", now)) + window() - now
+        for k in keys
+        if int(values.get(k, 0)) >= limit()
+    ]
+    return max(1, int(max(waits, default=1) + 0.999))
+
+

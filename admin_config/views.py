@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from enrollment_hub import throttle as shared_throttle
 from forms_catalog import rules, workspace
 from forms_catalog import selectors as catalog_selectors
 from forms_catalog.models import District, Submission
@@ -57,8 +56,12 @@ class ConsoleLoginView(auth_views.LoginView):
         return (self.request.POST.get("username") or "")[:150], services.client_ip(self.request)
 
     def _throttled(self):
-        rule = shared_throttle.Rule("staff_login-account", throttle.limit(), throttle.window())
-        return shared_throttle.throttled_response(self.request, rule)
+        """The shared "too many attempts" page (429) with the time left in this lock."""
+        seconds = throttle.retry_after(*self._who())
+        response = render(self.request, "security/throttled.html",
+                          {"retry_after": seconds, "retry_minutes": max(1, -(-seconds // 60))}, status=429)
+        response["Retry-After"] = str(seconds)
+        return response
 
     def post(self, request, *args, **kwargs):
         username, ip = self._who()

@@ -57,6 +57,8 @@ def test_failures_per_username_lock_the_account_from_any_address(client, staff):
     response = attempt(client, "cfg", PASSWORD, ip="10.0.9.9")
     assert response.status_code == 429
     assert "Too many sign-in attempts" in response.content.decode()
+    assert 590 <= int(response["Retry-After"]) <= 600  # the 10-minute window began at the first failure
+    assert "try again in about 10 minutes" in response.content.decode()
     assert "_auth_user_id" not in client.session
     assert AuditEvent.objects.filter(action="auth.sign_in_refused", actor_label="cfg").exists()
     # Another account is not locked.
