@@ -271,7 +271,8 @@ def audit_log(request, access):
     query = {k: v for k, v in request.GET.items() if k != "after" and v}
     return render(request, "admin_config/audit_log.html", {
         "access": access, "district": access.district, "page": page, "filters": filters, "section": "audit",
-        "actions": selectors.audit_actions(district=access.district),
+        "action_groups": selectors.AUDIT_ACTION_GROUPS,
+        "actions": selectors.AUDIT_ACTIONS,
         "next_query": urlencode({**query, "after": page.next_cursor}) if page.next_cursor else "",
         "first_query": urlencode(query),
     })
