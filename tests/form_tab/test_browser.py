@@ -203,17 +203,17 @@ def test_cannot_open_another_form_until_the_tab_is_closed(signed_in_page, live_s
 
 
 def test_heartbeat_holds_a_used_tab_and_an_idle_tab_is_released(signed_in_page, live_server, c, settings):
-    settings.FORM_LOCK_TIMEOUT = 2  # heartbeat every 0.5 s while the tab is used
+    settings.FORM_LOCK_TIMEOUT = 3  # heartbeat every 0.75 s while the tab is used
     first = signed_in_page(c.guardian.user)
     first.goto(start_url(live_server, c, c.private_form))
     first.click("#field-nickname")
-    for _ in range(8):  # 4 s of typing: longer than the timeout
+    for _ in range(8):  # 4.8 s of typing: longer than the timeout
         first.keyboard.type("a")
-        first.wait_for_timeout(500)
+        first.wait_for_timeout(600)
     second = first.context.new_page()
     second.goto(start_url(live_server, c, c.form))
     expect(second.get_by_role("heading", name="Cannot Open Another Form")).to_be_visible()
-    first.wait_for_timeout(3000)  # the first tab stays open, untouched, past the timeout
+    first.wait_for_timeout(4500)  # the first tab stays open, untouched, past the timeout
     second.reload()
     expect(second.locator('[data-page="instructions"]')).to_be_visible()
 
