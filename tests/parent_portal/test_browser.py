@@ -22,7 +22,7 @@ from tests.conftest import ARTIFACTS, login_cookie
 
 pytestmark = pytest.mark.browser
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 CASES = json.loads((EXAMPLES / "lincoln.cases.json").read_text())
 SEPT = "2025-09-01T00:00:00Z"

@@ -21,7 +21,7 @@ from parent_portal.templatetags.portal import STATUS_LABELS
 
 from .rendered import as_view_model, read_page, tab_as_view_model
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
 CASES = json.loads((EXAMPLES / "lincoln.cases.json").read_text())
 
 
