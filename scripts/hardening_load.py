@@ -661,7 +661,7 @@ def main() -> int:
     pg.add_argument("--restart-at", type=float, default=12)
     pg.add_argument("--rate", type=float, default=12)
     pg.add_argument("--parents", type=int, default=8)
-    pg.add_argument("--grace", type=float, default=12.0, help="seconds after the restart that may still fail")
+    pg.add_argument("--grace", type=float, default=5.0, help="seconds after the restart that may still fail")
     args = parser.parse_args()
     return cmd_soak(args) if args.cmd == "soak" else cmd_pg_restart(args)
 
