@@ -164,3 +164,18 @@ def test_security_events_are_read_by_the_configuration_role_only(cast, staff):
     parent = Client()
     parent.force_login(cast.guardian.user)
     assert parent.get(url).status_code in (302, 404)
+
+
+def test_django_admin_sign_in_and_its_failure_reasons_are_audited(staff):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_superuser("root-support", password=PASSWORD)
+    admin_login(Client(), "root-support", "wrong password")
+    admin_login(Client(), "nobody-here", "wrong password")
+    assert admin_login(Client(), "root-support", PASSWORD, ip="203.0.113.20").status_code == 302
+    reasons = {e.actor_label: e.details["reason"] for e in AuditEvent.objects.filter(action="auth.sign_in_failed")}
+    assert reasons == {"root-support": "invalid_credentials", "nobody-here": "unknown_account"}
+    success = AuditEvent.objects.get(action="auth.sign_in")
+    assert success.actor.username == "root-support"
+    assert success.details == {"method": "password"}
+    assert success.ip == "203.0.113.20"
