@@ -13,6 +13,11 @@ a version token held in the shared cache (Redis in production): one cache read p
   token on their next page. Shared entries also expire after `CATALOG_TTL` seconds.
 
 The per-student part of the facts (does a list-audience packet target this student) is never cached.
+
+The cache is used only when the configured cache is shared by every process (Redis, as production
+and bench/ run): with the default per-process memory cache, one worker's change could not reach the
+others, so every page reads the forms from the database. `FORM_CATALOG_CACHE = True / False` in the
+settings forces it on or off (the tests force it on).
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 
 from . import rules
@@ -60,14 +68,24 @@ def _set_token(district_id: int) -> None:
 
 def bump(district_id: int | None) -> None:
     """The district's forms or packets changed: drop its cached catalog, now and at commit."""
-    if not district_id:
+    if not district_id or not enabled():
         return
     _set_token(district_id)
     transaction.on_commit(lambda: _set_token(district_id))
 
 
+def enabled() -> bool:
+    forced = getattr(settings, "FORM_CATALOG_CACHE", None)
+    if forced is not None:
+        return bool(forced)
+    return not isinstance(caches["default"], LocMemCache | DummyCache)
+
+
 def token(district_id: int) -> str | None:
-    """The current version token (created when missing); None when the cache cannot be reached."""
+    """The current version token (created when missing); None when the catalog is not cached (the
+    cache is per process, or cannot be reached): then the forms are read from the database."""
+    if not enabled():
+        return None
     key = _version_key(district_id)
     try:
         value = cache.get(key)

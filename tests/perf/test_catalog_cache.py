@@ -16,6 +16,21 @@ from tests.factories import ExpressFormFactory, FormFactory, PacketFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _catalog_cache_on(settings):
+    # The test cache is per process (LocMemCache), where the catalog cache is off by default.
+    settings.FORM_CATALOG_CACHE = True
+
+
+def test_a_per_process_cache_never_holds_the_catalog(settings, cast):
+    """With the default in-memory cache each worker has its own: one worker's change could not reach
+    the others, so every page reads the forms from the database."""
+    settings.FORM_CATALOG_CACHE = None
+    FormFactory(district=cast.district, name="Health History", student_type="existing")
+    assert form_queries(cast) == 1
+    assert form_queries(cast) == 1
+
+
 def names(cast, student=None) -> set[str]:
     link = selectors.guardian_link(district_slug=cast.district.slug, global_id=cast.guardian.global_id,
                                    sis_id=(student or cast.student).sis_id)
