@@ -223,3 +223,11 @@ FORM_LOCK_TIMEOUT = env.int("FORM_LOCK_TIMEOUT", default=10 * 60)
 PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="parent_portal.form_runtime.payments.SandboxGateway")
 # The form tab's Spanish strings; the portal's catalog (locale/) comes first where both have a string.
 LOCALE_PATHS = [*LOCALE_PATHS, BASE_DIR / "parent_portal" / "form_runtime" / "locale"]
+
+# --- Performance (docs/performance.md) -----------------------------------------------------------
+# Deployments (or test runs) that share one Redis keep their keys apart with a prefix.
+if env.str("CACHE_KEY_PREFIX", default=""):
+    CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX")
+# The cached form catalog (forms_catalog/catalog_cache.py): None = on when the cache is shared by
+# every process (Redis), off with per-process memory; True/False force it.
+FORM_CATALOG_CACHE = env.bool("FORM_CATALOG_CACHE", default=None)

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.db import transaction
+from django.db import connection, transaction
 
 from . import rules
 
@@ -48,15 +48,20 @@ class CatalogEntry:
     list_packet_id: int | None  # the packet whose student list decides, or None
 
 
-_local: dict[tuple[int, str], tuple[CatalogEntry, ...]] = {}
+_local: dict[tuple[int, str], tuple[CatalogEntry, ...]] = {}  # (district id, version token) -> catalog
+
+
+def _scope() -> str:
+    # District ids are per database: two databases sharing one Redis must not share catalogs.
+    return str(connection.settings_dict.get("NAME", ""))
 
 
 def _version_key(district_id: int) -> str:
-    return f"catalog:v1:version:{district_id}"
+    return f"catalog:v1:version:{_scope()}:{district_id}"
 
 
 def _entry_key(district_id: int, token: str) -> str:
-    return f"catalog:v1:forms:{district_id}:{token}"
+    return f"catalog:v1:forms:{_scope()}:{district_id}:{token}"
 
 
 def _set_token(district_id: int) -> None:

@@ -11,9 +11,12 @@ PostgreSQL database and Redis database, whatever database the rest of the suite 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,8 +28,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from servers import NGINX, VENV_BIN, app_stack, production_env  # noqa: E402
 
-DATABASE = "eh_two_servers"
-REDIS_DB = "9"
+# Per run: several test runs (or CI) may share this machine's PostgreSQL and Redis at once.
+RUN = f"{os.getpid()}"
+DATABASE = f"eh_two_servers_{RUN}"
+CACHE_URL = "redis://127.0.0.1:6379/9"
 PY = str(VENV_BIN / "python")
 
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (scripts/install-perf-deps)")
@@ -80,18 +85,26 @@ def shell(env, code: str, marker: str) -> str:
 
 @pytest.fixture(scope="module")
 def stack():
-    for sql in (f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)", f"CREATE DATABASE {DATABASE}"):
+    psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)", f"CREATE DATABASE {DATABASE}")
+    static = tempfile.mkdtemp(prefix="eh-two-servers-static-")
+    env = production_env(database_url=f"postgres://postgres@127.0.0.1:5432/{DATABASE}", cache_url=CACHE_URL,
+                         CACHE_KEY_PREFIX=f"eh-two-servers-{RUN}", STATIC_ROOT=static, GUNICORN_WORKERS=1,
+                         GUNICORN_THREADS=2, GUNICORN_WORKER_CLASS="gthread")
+    try:
+        manage(env, "migrate", "--noinput", "-v0")
+        manage(env, "collectstatic", "--noinput", "-v0")
+        seed = json.loads(shell(env, SEED, "SEED"))
+        with app_stack(env, servers=2) as running:
+            yield running, env, seed
+    finally:
+        psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        shutil.rmtree(static, ignore_errors=True)
+
+
+def psql(*statements: str) -> None:
+    for sql in statements:
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql], check=True,  # noqa: S603, S607
                        capture_output=True)
-    subprocess.run(["redis-cli", "-n", REDIS_DB, "FLUSHDB"], check=True, capture_output=True)  # noqa: S603, S607
-    env = production_env(database_url=f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-                         cache_url=f"redis://127.0.0.1:6379/{REDIS_DB}", GUNICORN_WORKERS=1,
-                         GUNICORN_THREADS=2, GUNICORN_WORKER_CLASS="gthread")
-    manage(env, "migrate", "--noinput", "-v0")
-    manage(env, "collectstatic", "--noinput", "-v0")
-    seed = json.loads(shell(env, SEED, "SEED"))
-    with app_stack(env, servers=2) as running:
-        yield running, env, seed
 
 
 def signed_in(env, seed) -> requests.Session:
