@@ -258,15 +258,15 @@ def main(argv=None):
         extra["DB_POOL_MAX_SIZE"] = args.pool_max
     if args.pool_min:
         extra["DB_POOL_MIN_SIZE"] = args.pool_min
-    env = production_env(database_url=f"postgres://postgres@127.0.0.1:5432/{args.database}",
-                         cache_url=args.cache_url, **extra)
     work = Path(tempfile.mkdtemp(prefix="eh-bench-"))
+    # A cache key prefix of its own: every run starts with a cold cache, and runs never share keys.
+    env = production_env(database_url=f"postgres://postgres@127.0.0.1:5432/{args.database}",
+                         cache_url=args.cache_url, CACHE_KEY_PREFIX=f"eh-bench-{work.name}",
+                         STATIC_ROOT=str(work / "static"), **extra)
     started = time.time()
     load_at_start = os.getloadavg()
     ensure_district(args, env)
     sh([PY, "manage.py", "collectstatic", "--noinput", "-v0"], env)
-    subprocess.run(["redis-cli", "-n", args.cache_url.rsplit("/", 1)[-1], "FLUSHDB"],  # noqa: S603, S607
-                   check=False, capture_output=True)
     sh([PY, "bench/prepare.py", "--out", str(work / "targets.json"), "--sessions", str(args.sessions),
         *(["--only-bench-student"] if args.only_bench_student else [])], env)
     prepared = json.loads((work / "targets.json").read_text())
@@ -306,7 +306,7 @@ def main(argv=None):
     base = results.get("health", {}).get("rps")
     print()
     print(f"Enrollment Hub benchmark {args.label} — {args.students} students, {args.servers} app server(s), "
-          f"{args.sessions} sessions; visible forms per student {prepared['visible_forms']}; "
+          f"{len(prepared['sessions'])} sessions; visible forms per student {prepared['visible_forms']}; "
           f"load average {load_at_start[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end (2 cores)")
     def cpu(r):
         return r.get("app_cpu_ms", 0) + r.get("db_cpu_ms", 0)
@@ -333,6 +333,7 @@ def main(argv=None):
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
     print(f"logs: {work}")
+    return report
 
 
 if __name__ == "__main__":
