@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -49,6 +50,7 @@ class CatalogEntry:
 
 
 _local: dict[tuple[int, str], tuple[CatalogEntry, ...]] = {}  # (district id, version token) -> catalog
+_local_lock = threading.Lock()
 
 
 def _scope() -> str:
@@ -129,11 +131,12 @@ def put(district_id: int, version: str | None, entries: tuple[CatalogEntry, ...]
 
 
 def _remember(district_id: int, version: str, entries: tuple[CatalogEntry, ...]) -> None:
-    if len(_local) >= _LOCAL_LIMIT:
-        _local.clear()
-    for key in [k for k in _local if k[0] == district_id]:
-        del _local[key]
-    _local[(district_id, version)] = entries
+    with _local_lock:  # gthread workers: several threads share this process's catalogs
+        if len(_local) >= _LOCAL_LIMIT:
+            _local.clear()
+        for key in [k for k in _local if k[0] == district_id]:
+            del _local[key]
+        _local[(district_id, version)] = entries
 
 
 # --- Signals (connected in FormsCatalogConfig.ready) -------------------------------------------
