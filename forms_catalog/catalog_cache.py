@@ -10,7 +10,7 @@ a version token held in the shared cache (Redis in production): one cache read p
   between the write and its commit cannot keep the old catalog under the new token.
 - Writes that bypass signals (`QuerySet.update`) call `bump()` themselves.
 - Each process keeps the catalog of the current token in memory; other app servers see the new
-  token on their next page. Shared entries also expire after `CATALOG_TTL` seconds.
+  token on their next page. Both copies also expire after `CATALOG_TTL` seconds at the latest.
 
 The per-student part of the facts (does a list-audience packet target this student) is never cached.
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -37,7 +38,9 @@ from . import rules
 
 logger = logging.getLogger(__name__)
 
-CATALOG_TTL = 60 * 60
+# Safety net only (every write changes the version): a catalog is read again at least this often,
+# e.g. after a writer died between its commit and its after-commit version change.
+CATALOG_TTL = 10 * 60
 _LOCAL_LIMIT = 256
 
 
@@ -49,7 +52,8 @@ class CatalogEntry:
     list_packet_id: int | None  # the packet whose student list decides, or None
 
 
-_local: dict[tuple[int, str], tuple[CatalogEntry, ...]] = {}  # (district id, version token) -> catalog
+# (district id, version token) -> (catalog, when it expires on time.monotonic())
+_local: dict[tuple[int, str], tuple[tuple[CatalogEntry, ...], float]] = {}
 _local_lock = threading.Lock()
 
 
@@ -108,15 +112,15 @@ def token(district_id: int) -> str | None:
 def get(district_id: int, version: str | None) -> tuple[CatalogEntry, ...] | None:
     if version is None:
         return None
-    entries = _local.get((district_id, version))
-    if entries is not None:
-        return entries
+    held = _local.get((district_id, version))
+    if held is not None and held[1] > time.monotonic():
+        return held[0]
     try:
         entries = cache.get(_entry_key(district_id, version))
     except Exception:
         return None
     if entries is not None:
-        _remember(district_id, version, entries)
+        _remember(district_id, version, entries, ttl=CATALOG_TTL / 2)
     return entries
 
 
@@ -130,13 +134,13 @@ def put(district_id: int, version: str | None, entries: tuple[CatalogEntry, ...]
         logger.exception("could not store the form catalog of district %s", district_id)
 
 
-def _remember(district_id: int, version: str, entries: tuple[CatalogEntry, ...]) -> None:
+def _remember(district_id: int, version: str, entries: tuple[CatalogEntry, ...], ttl: float = CATALOG_TTL) -> None:
     with _local_lock:  # gthread workers: several threads share this process's catalogs
         if len(_local) >= _LOCAL_LIMIT:
             _local.clear()
         for key in [k for k in _local if k[0] == district_id]:
             del _local[key]
-        _local[(district_id, version)] = entries
+        _local[(district_id, version)] = (entries, time.monotonic() + ttl)
 
 
 # --- Signals (connected in FormsCatalogConfig.ready) -------------------------------------------
