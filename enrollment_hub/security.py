@@ -57,10 +57,23 @@ def _origin(url: str) -> str | None:
     return None
 
 
+def _origins_key(district_slug: str) -> str:
+    return f"csp:sso-origins:{district_slug}"
+
+
+def forget_sso_form_action_origins(district_slug: str) -> None:
+    """Drop the cached origins (the district's SSO configuration changed)."""
+    try:
+        cache.delete(_origins_key(district_slug))
+    except Exception:
+        logger.warning("shared cache unavailable; CSP origins of %s expire on their own", district_slug)
+
+
 def sso_form_action_origins(district_slug: str) -> list[str]:
     """Origins a sign-in or sign-out form of this district may end up at (the identity provider's
-    issuer, authorization and end-session endpoints), cached briefly in the shared cache."""
-    key = f"csp:sso-origins:{district_slug}"
+    issuer, authorization and end-session endpoints), cached briefly in the shared cache and dropped
+    when the district's SSO configuration is saved."""
+    key = _origins_key(district_slug)
     try:
         cached = cache.get(key)
     except Exception:  # the shared cache being down must not break pages

@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from enrollment_hub.security import AUTH_AT_KEY, END_REASON_ATTR, SEEN_AT_KEY
@@ -82,6 +84,17 @@ SELF_AUDITING_NAMESPACES = ("admin_config",)
 def _self_audited(request) -> bool:
     match = getattr(request, "resolver_match", None)
     return match is not None and match.namespace in SELF_AUDITING_NAMESPACES
+
+
+@receiver(post_save, sender="sso.SSOConfiguration", dispatch_uid="security.sso_saved")
+@receiver(post_delete, sender="sso.SSOConfiguration", dispatch_uid="security.sso_deleted")
+def sso_configuration_changed(sender, instance, **kwargs):
+    """A district's identity provider changed: its pages' form-action origins are recomputed."""
+    from enrollment_hub.security import forget_sso_form_action_origins
+
+    slug = instance.district.slug
+    forget_sso_form_action_origins(slug)
+    transaction.on_commit(lambda: forget_sso_form_action_origins(slug))
 
 
 def _method(request, user) -> str:

@@ -112,6 +112,14 @@ def test_form_action_allows_the_districts_identity_provider_on_its_pages(client,
     assert form_action == ["'self'", "https://idp.springfield.example", "https://login.idp-cdn.example"]
     other = client.get("/healthz")
     assert directives(other["Content-Security-Policy"])["form-action"] == ["'self'"]
+    # A new provider takes effect at once (the cached origins are dropped when the configuration is saved).
+    config = SSOConfiguration.objects.get(district=cast.district)
+    config.issuer = "https://new-idp.springfield.example"
+    config.discovery = {}
+    config.save()
+    page = client.get(f"/d/springfield/students/{cast.student.id}/")
+    assert directives(page["Content-Security-Policy"])["form-action"] == ["'self'",
+                                                                         "https://new-idp.springfield.example"]
 
 
 def test_policy_builder_never_duplicates_origins():
