@@ -46,8 +46,8 @@ def rules(name: str) -> list[Rule]:
     """The configured rules of a throttle name: per client address and per account."""
     defaults = {
         # SSO: the "account" is the district (the parent is unknown until the provider answers).
-        "sso_start": {"ip": (30, 60), "account": (600, 60)},
-        "sso_callback": {"ip": (30, 60), "account": (600, 60)},
+        "sso_start": {"ip": (60, 60), "account": (600, 60)},
+        "sso_callback": {"ip": (60, 60), "account": (600, 60)},
     }[name]
     return [_setting_rule(f"{name}_{kind}", f"{name}-{kind}", default) for kind, default in defaults.items()]
 
