@@ -28,6 +28,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from servers import NGINX, VENV_BIN, app_stack, production_env  # noqa: E402
 
+from enrollment_hub import throttle  # noqa: E402
+
 # Per run: several test runs (or CI) may share this machine's PostgreSQL and Redis at once.
 RUN = f"{os.getpid()}"
 DATABASE = f"eh_two_servers_{RUN}"
@@ -179,13 +181,14 @@ def test_a_form_changed_once_is_changed_on_both_servers_at_once(stack):
 def test_sign_in_throttle_counts_attempts_on_both_servers_together(stack):
     running, _env, _seed = stack
     a, b = running.app_urls
-    # sso_start allows 30 attempts per address in each fixed minute window; 15 on each server use them
-    # all up. Start at the beginning of a window so that all 32 requests fall into the same one.
-    into_window = time.time() % 60
-    if into_window > 45:
-        time.sleep(60.5 - into_window)
+    rule = next(r for r in throttle.rules("sso_start") if r.scope.endswith("-ip"))  # attempts per address
+    # Half of the limit on each server uses it all up. Start at the beginning of a fixed window so that
+    # every request falls into the same one.
+    into_window = time.time() % rule.window
+    if into_window > rule.window * 0.6:
+        time.sleep(rule.window - into_window + 0.5)
     statuses = [requests.get((a, b)[i % 2] + "/sso/two/login/", allow_redirects=False, timeout=10).status_code
-                for i in range(30)]
+                for i in range(rule.limit)]
     assert 429 not in statuses
     assert requests.get(a + "/sso/two/login/", allow_redirects=False, timeout=10).status_code == 429
     assert requests.get(b + "/sso/two/login/", allow_redirects=False, timeout=10).status_code == 429
