@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.http import Http404
 
 from .models import Guardian, GuardianStudent, Submission
+from .selectors import user_student_links
 
 
 def guardian_for_user(user, *, district_slug: str) -> Guardian:
@@ -52,6 +53,21 @@ def access_student_link(
     if link is None or (link.restricted and not allow_restricted):
         raise Http404
     return link
+
+
+def access_student_link_and_switcher(
+    user, *, district_slug: str, student_id: int, allow_restricted: bool = False
+) -> tuple[GuardianStudent, list[GuardianStudent]]:
+    """`access_student_link` (the same refusals, the same 404) and the guardian's links of the student
+    switcher, in one query instead of two: the student's link is looked up among the guardian's
+    active links to active students of the district."""
+    if not getattr(user, "is_authenticated", False):
+        raise Http404
+    links = user_student_links(user_id=user.pk, district_slug=district_slug)
+    link = next((candidate for candidate in links if candidate.student_id == student_id), None)
+    if link is None or (link.restricted and not allow_restricted):
+        raise Http404
+    return link, links
 
 
 def access_submission(user, *, district_slug: str, submission_id: int) -> tuple[Submission, GuardianStudent]:

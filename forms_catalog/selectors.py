@@ -163,14 +163,35 @@ def guardian_link(*, district_slug: str, global_id: str, sis_id: str) -> Guardia
     )
 
 
+SWITCHER_ORDER = ("student__first_name", "student__last_name", "student__sis_id")
+
+
 def guardian_students(*, guardian: Guardian) -> list[tuple[Student, GuardianStudent]]:
     """The guardian's active linked students of their district, for the student switcher."""
     links = (
         GuardianStudent.objects.select_related("student")
         .filter(guardian=guardian, active=True, student__active=True, student__district_id=guardian.district_id)
-        .order_by("student__first_name", "student__last_name", "student__sis_id")
+        .order_by(*SWITCHER_ORDER)
     )
     return [(link.student, link) for link in links]
+
+
+def user_student_links(*, user_id: int, district_slug: str) -> list[GuardianStudent]:
+    """The same links as `guardian_students`, for the user's active guardian account of the district,
+    with guardian, student and district loaded, in the switcher's order (one query): a portal page
+    finds its student's link among them (`access.access_student_link_and_switcher`)."""
+    return list(
+        GuardianStudent.objects.select_related("guardian", "student", "student__district")
+        .filter(
+            guardian__user_id=user_id,
+            guardian__active=True,
+            guardian__district__slug=district_slug,
+            student__district__slug=district_slug,
+            student__active=True,
+            active=True,
+        )
+        .order_by(*SWITCHER_ORDER)
+    )
 
 
 def district_by_slug(*, slug: str) -> District | None:

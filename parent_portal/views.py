@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from forms_catalog import selectors
-from forms_catalog.access import access_student_link, guardian_for_user
+from forms_catalog.access import access_student_link_and_switcher, guardian_for_user
 
 TABS = ("todo", "complete")
 MAX_QUERY_LENGTH = 100
@@ -47,13 +47,15 @@ def portal_page(view):
 def _student_context(request, district: str, student_id: int, *, query: str = "") -> dict:
     """The selected student's link (restricted links allowed: they see the "no forms" message), the
     switcher's students and the view model."""
-    link = access_student_link(request.user, district_slug=district, student_id=student_id, allow_restricted=True)
+    link, links = access_student_link_and_switcher(
+        request.user, district_slug=district, student_id=student_id, allow_restricted=True
+    )
     view = selectors.portal_view(link=link, now=current_time(), query=query)
     return {
         "district": link.student.district,
         "guardian": link.guardian,
         "student": link.student,
-        "students": [student for student, _link in selectors.guardian_students(guardian=link.guardian)],
+        "students": [other.student for other in links],
         "view": view,
     }
 

@@ -190,10 +190,10 @@ def test_overview_query_count_does_not_grow_with_forms(sign_in, cast, django_ass
     url = overview_url(cast.district, cast.student)
     _warm(client, url)
     # 1 session, 2 user, 3 the sign-in lifetime check (is the guardian account deactivated?),
-    # 4 SAVEPOINT (ATOMIC_REQUESTS inside the test transaction), 5 guardian link + student + district
-    # (access helper), 6 the packets whose audience lists the student (the district's form catalog itself
-    # comes from the shared cache, filled by the first request), 7 the student's submissions,
-    # 8 the switcher's students, 9 RELEASE SAVEPOINT.
+    # 4 SAVEPOINT (ATOMIC_REQUESTS inside the test transaction), 5 the guardian's links with students and
+    # district: the page's student (access helper) and the switcher's students in one query, 6 the packets
+    # whose audience lists the student (the district's form catalog itself comes from the shared cache,
+    # filled by the first request), 7 the student's submissions, 8 RELEASE SAVEPOINT.
     with django_assert_num_queries(OVERVIEW_QUERIES):
         response = client.get(url)
     assert len(read_page(response.content.decode())["overview"]) == 5
@@ -206,7 +206,7 @@ def test_forms_page_query_count_does_not_grow_with_forms(sign_in, cast, django_a
     client = sign_in(cast.guardian.user)
     url = forms_url(cast.district, cast.student) + "?tab=complete&q=form"
     _warm(client, url)
-    # The same nine queries as the Overview: search and tabs are applied to the loaded rows (R7).
+    # The same eight queries as the Overview: search and tabs are applied to the loaded rows (R7).
     with django_assert_num_queries(FORMS_QUERIES):
         response = client.get(url)
     page = read_page(response.content.decode())
@@ -221,15 +221,15 @@ def test_restricted_overview_reads_no_forms(sign_in, cast, django_assert_num_que
     client = sign_in(cast.restricted_guardian.user)
     url = overview_url(cast.district, cast.student)
     _warm(client, url)
-    # 1 session, 2 user, 3 the sign-in lifetime check, 4 SAVEPOINT, 5 guardian link, 6 the switcher's
-    # students, 7 RELEASE SAVEPOINT; no form or submission is read (R8).
+    # 1 session, 2 user, 3 the sign-in lifetime check, 4 SAVEPOINT, 5 the guardian's links (the page's
+    # student and the switcher's students), 6 RELEASE SAVEPOINT; no form or submission is read (R8).
     with django_assert_num_queries(RESTRICTED_QUERIES):
         client.get(url)
 
 
-OVERVIEW_QUERIES = 9
-FORMS_QUERIES = 9
-RESTRICTED_QUERIES = 7
+OVERVIEW_QUERIES = 8
+FORMS_QUERIES = 8
+RESTRICTED_QUERIES = 6
 
 
 # --- Languages ------------------------------------------------------------------------------
@@ -293,6 +293,6 @@ def test_overview_query_count_with_a_cold_form_catalog(sign_in, cast, django_ass
     url = overview_url(cast.district, cast.student)
     _warm(client, url)
     cache.clear()  # e.g. the first page after a form changed, or after a cache restart
-    # The nine of a warm page, plus 10 every form of the district (the catalog, then cached again).
+    # The eight of a warm page, plus 9 every form of the district (the catalog, then cached again).
     with django_assert_num_queries(OVERVIEW_QUERIES + 1):
         client.get(url)
