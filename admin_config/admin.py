@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 
+from enrollment_hub.admin_base import ReadOnlyAdmin
+
 from . import services
 from .models import AuditEvent, StaffMembership
 
@@ -35,7 +37,7 @@ class StaffMembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("at", "district", "actor_label", "action", "object_type", "object_label", "ip")
     list_filter = ("district", "action", "object_type")
     list_select_related = ("district",)
@@ -43,12 +45,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     ordering = ("-at", "-id")
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -19,6 +19,8 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from enrollment_hub.admin_base import ReadOnlyAdmin
+
 from . import services, workspace
 from .models import District, Form, Guardian, GuardianStudent, LedgerEntry, Packet, Student, Submission
 
@@ -402,7 +404,7 @@ class SubmissionAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyAdmin):
     """Money movements are history: written by the payment and balance services, never edited here."""
 
     list_display = ["submission", "kind", "amount", "reason", "reference", "created_at", "created_by"]
@@ -410,12 +412,3 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     list_select_related = ["submission__form", "submission__student", "created_by"]
     search_fields = ["reference", "submission__student__sis_id", "submission__form__key"]
     readonly_fields = fields = ["submission", "kind", "amount", "reason", "reference", "created_at", "created_by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -6,6 +6,8 @@ Support staff build a form's pages here: each page lists its fields inline, in o
 
 from django.contrib import admin
 
+from enrollment_hub.admin_base import ReadOnlyAdmin
+
 from .models import FormField, FormLock, FormPage, SubmissionRevision
 
 
@@ -33,22 +35,13 @@ class FormPageAdmin(admin.ModelAdmin):
 
 
 @admin.register(SubmissionRevision)
-class SubmissionRevisionAdmin(admin.ModelAdmin):
+class SubmissionRevisionAdmin(ReadOnlyAdmin):
     """Submitted versions are history: readable, never edited here."""
 
     list_display = ["submission", "number", "kind", "submitted_at", "submitted_by"]
     list_filter = ["kind", "submission__district"]
     list_select_related = ["submission__form", "submission__student", "submitted_by"]
     readonly_fields = ["submission", "number", "kind", "answers", "submitted_at", "submitted_by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(FormLock)
