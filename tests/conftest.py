@@ -64,6 +64,18 @@ def make_cast() -> Cast:
     return Cast(district, student, sibling, guardian, co, restricted, other, stranger, stranger_student)
 
 
+# A Fernet key for these tests only: pytest-django runs with DEBUG=False, where secrets at rest
+# (SSO and roster client secrets) need configured keys.
+TEST_FERNET_KEY = "dGVzdC1rZXktZm9yLWVucm9sbG1lbnQtaHViLXRlc3Q="
+
+
+@pytest.fixture(autouse=True)
+def _test_keys_and_fast_hashing(settings):
+    settings.FIELD_ENCRYPTION_KEYS = [TEST_FERNET_KEY]
+    # Staff sign in with passwords in many tests; slow hashing only costs time here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def cast(db) -> Cast:
     return make_cast()

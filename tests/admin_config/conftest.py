@@ -17,7 +17,6 @@ from forms_catalog.models import Form, Submission
 from tests.conftest import Cast, make_cast
 
 PASSWORD = "Correct-Horse-Battery-42"
-TEST_KEY = "dGVzdC1rZXktZm9yLWVucm9sbG1lbnQtaHViLXRlc3Q="
 
 
 @dataclass
@@ -44,8 +43,6 @@ def make_staff(username: str, district, *, configuration=False, submission_works
 
 @pytest.fixture(autouse=True)
 def _fast_console_settings(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.FIELD_ENCRYPTION_KEYS = [TEST_KEY]
     cache.clear()
     yield
     cache.clear()

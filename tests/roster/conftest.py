@@ -1,5 +1,4 @@
 import pytest
-from cryptography.fernet import Fernet
 
 from forms_catalog import services
 from roster.services import roster_settings_update
@@ -15,9 +14,3 @@ def district(db):
     return district
 
 
-TEST_KEY = Fernet.generate_key().decode()
-
-
-@pytest.fixture(autouse=True)
-def encryption_key(settings):
-    settings.FIELD_ENCRYPTION_KEYS = [TEST_KEY]

@@ -14,8 +14,6 @@ from sso import services
 from tools.oidc.fakeprovider import FakeProvider
 from tools.oidc.tls import make_ca_and_cert
 
-TEST_KEY = "dGVzdC1rZXktZm9yLWVucm9sbG1lbnQtaHViLXRlc3Q="  # Fernet key used by these tests only
-
 
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory):
@@ -34,7 +32,6 @@ def outbound_loopback(settings):
     settings.OUTBOUND_ALLOW_PRIVATE_ADDRESSES = True
     settings.OUTBOUND_READ_TIMEOUT = 2.0
     settings.OUTBOUND_CONNECT_TIMEOUT = 2.0
-    settings.FIELD_ENCRYPTION_KEYS = [TEST_KEY]
     cache.clear()
     yield
     cache.clear()
