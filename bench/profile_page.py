@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/profile_page.py                       # ms of CPU per request, per page
     .venv/bin/python bench/profile_page.py --profile forms_todo  # cProfile of one page (top 30)
+    PROFILE_FILTER=template .venv/bin/python bench/profile_page.py --profile overview  # and these functions
     .venv/bin/python bench/profile_page.py --dump /tmp/pages     # each page's HTML (CSRF tokens blanked)
 
 Requests go through Django's test client (the whole middleware stack, a real signed-in cookie of
@@ -97,6 +98,8 @@ def main() -> int:
         profiler.disable()
         stats = pstats.Stats(profiler).sort_stats("cumulative")
         stats.print_stats(30)
+        if os.environ.get("PROFILE_FILTER"):
+            stats.print_stats(os.environ["PROFILE_FILTER"], 40)
         stats.sort_stats("tottime").print_stats(25)
         return 0
 
