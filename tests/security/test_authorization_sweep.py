@@ -178,14 +178,13 @@ def url_patterns():
 
 
 @pytest.fixture
-def world(cast, django_user_model, settings):
+def world(cast, django_user_model):
     from admin_config.services import staff_membership_set
     from forms_catalog import services
     from forms_catalog.form_definitions import form_definition_set
     from sso.models import SSOConfiguration
     from tests.factories import FormFactory
 
-    settings.FIELD_ENCRYPTION_KEYS = ["yrYnN8C0ddB0S3F1bJ8Vb7nq7p1mWgIYdO5o1cC8Tfs="]
     form = FormFactory(district=cast.district, key="sweep", name="Sweep Form")
     form_definition_set(form=form, pages=[{"title": "One", "instructions": "Read me first.",
                                            "fields": [{"key": "a", "label": "A", "kind": "short_text"}]}])
