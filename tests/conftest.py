@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,10 +110,38 @@ def pytest_runtest_makereport(item, call):
         item.stash.setdefault("reports", {})["call"] = report
 
 
+def track_requests(context) -> None:
+    """Count the context's requests in flight, for `close_context`."""
+    pending = set()
+    context.on("request", lambda r: pending.add(r))
+    context.on("requestfinished", lambda r: pending.discard(r))
+    context.on("requestfailed", lambda r: pending.discard(r))
+    context._eh_pending = pending
+
+
+def close_context(context, settle_seconds: float = 3.0) -> None:
+    """Close a browser context once the server has answered everything its pages sent.
+
+    Leaving a page fires page-hide beacons (the form tab releases its lock); if the test's database
+    flush ran while the live server was still writing, PostgreSQL could deadlock the two.
+    """
+    pages = list(context.pages)
+    for p in pages:
+        with contextlib.suppress(Exception):
+            p.goto("about:blank")
+    pending = getattr(context, "_eh_pending", set())
+    deadline = time.monotonic() + settle_seconds
+    while pending and pages and time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            pages[0].wait_for_timeout(50)
+    context.close()
+
+
 @pytest.fixture
 def page(browser, request):
     """A fresh browser context and page; on failure its screenshot goes to test-artifacts/."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    track_requests(context)
     pg = context.new_page()
     yield pg
     report = request.node.stash.get("reports", {}).get("call")
@@ -121,7 +150,7 @@ def page(browser, request):
         for i, p in enumerate(context.pages):
             with contextlib.suppress(Exception):  # a screenshot must not hide the real failure
                 p.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{i}.png"), full_page=True)
-    context.close()
+    close_context(context)
 
 
 def login_cookie(context, live_server_url: str, user) -> None:

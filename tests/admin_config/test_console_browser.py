@@ -153,12 +153,13 @@ def test_workspace_select_all_and_bulk_import(live, staff, signed_in_page, error
 
 
 def test_console_pages_have_no_serious_accessibility_violations(live, staff, browser):
-    from tests.conftest import login_cookie
+    from tests.conftest import close_context, login_cookie, track_requests
 
     form = enrollment_form(staff.district, "reg")
     sub = submitted(staff.cast.student, form)
     # bypass_csp only lets the test inject axe-core; the tests above run under the real policy.
     context = browser.new_context(bypass_csp=True)
+    track_requests(context)
     try:
         login_cookie(context, live.url, staff.support)
         page = context.new_page()
@@ -185,4 +186,4 @@ def test_console_pages_have_no_serious_accessibility_violations(live, staff, bro
             found["sso edit with errors"] = violations
         assert found == {}
     finally:
-        context.close()
+        close_context(context)

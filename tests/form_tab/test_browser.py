@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from forms_catalog import services as domain
 from forms_catalog.models import FormLock, LedgerEntry, Submission
-from tests.conftest import login_cookie, make_cast
+from tests.conftest import close_context, login_cookie, make_cast, track_requests
 from tests.form_tab.conftest import make_form
 
 pytestmark = pytest.mark.browser
@@ -262,6 +262,7 @@ def test_form_tab_pages_pass_axe_and_break_no_content_security_rule(browser, liv
         Submission.objects.filter(form=c.form).delete()  # each round starts the form afresh
         FormLock.objects.all().delete()
         context = browser.new_context(bypass_csp=True, **options)
+        track_requests(context)
         login_cookie(context, live_server.url, c.guardian.user)
         tab = context.new_page()
         steps = [
@@ -286,11 +287,12 @@ def test_form_tab_pages_pass_axe_and_break_no_content_security_rule(browser, liv
             if violations := axe_violations(tab):
                 failures[f"{name} {options}"] = violations
         context.set_offline(True)
-        context.close()
+        close_context(context)
     assert failures == {}
 
     # The same pages under the real policy: nothing refused.
     context = browser.new_context()
+    track_requests(context)
     refused = []
     login_cookie(context, live_server.url, c.co_guardian.user)
     tab = context.new_page()
@@ -301,5 +303,5 @@ def test_form_tab_pages_pass_axe_and_break_no_content_security_rule(browser, liv
     tab.goto(start_url(live_server, c, c.form))  # Cannot Open Another Form
     expect(tab.get_by_role("heading", name="Cannot Open Another Form")).to_be_visible()
     context.set_offline(True)
-    context.close()
+    close_context(context)
     assert refused == []

@@ -18,7 +18,7 @@ from django.urls import reverse
 from forms_catalog import scenario
 from forms_catalog.management.commands.portal_forms import parse_instant
 from forms_catalog.models import Guardian, Student, Submission
-from tests.conftest import ARTIFACTS, login_cookie
+from tests.conftest import ARTIFACTS, close_context, login_cookie, track_requests
 
 pytestmark = pytest.mark.browser
 
@@ -102,6 +102,7 @@ def new_page(browser, request, live_server):
 
     def make(user, **options):
         context = browser.new_context(**options)
+        track_requests(context)
         contexts.append(context)
         login_cookie(context, live_server.url, user)
         return context.new_page()
@@ -115,7 +116,7 @@ def new_page(browser, request, live_server):
                 with contextlib.suppress(Exception):
                     p.screenshot(path=str(ARTIFACTS / f"{request.node.name}-ctx{n}-{i}.png"), full_page=True)
         with contextlib.suppress(Exception):  # some tests close their contexts early
-            context.close()
+            close_context(context)
 
 
 def shown_keys(page, selector: str) -> list[str]:

@@ -18,7 +18,7 @@ from django.core.cache import cache
 from sso.models import SSOConfiguration
 from sso.oidc import _jwks_cache_key
 from sso.services import sso_configuration_save
-from tests.conftest import make_cast
+from tests.conftest import close_context, make_cast, track_requests
 from tools.oidc.nodeprovider import NodeProvider, node_binary, private_jwk
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -77,12 +77,13 @@ def new_context(browser):
     def make():
         # The provider's certificate comes from the test CA, which Chromium does not know.
         context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
+        track_requests(context)
         contexts.append(context)
         return context
 
     yield make
     for context in contexts:
-        context.close()
+        close_context(context)
 
 
 def provider_login(page, login: str):

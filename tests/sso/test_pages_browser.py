@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_cast
+from tests.conftest import close_context, make_cast, track_requests
 
 from .conftest import configure
 
@@ -37,6 +37,7 @@ def test_sign_in_pages_are_accessible(browser, live_server, provider):
     failures = {}
     for viewport in ({"width": 1280, "height": 900}, {"width": 360, "height": 740}):
         context = browser.new_context(ignore_https_errors=True, bypass_csp=True, viewport=viewport)
+        track_requests(context)
         page = context.new_page()
         for name, path in pages.items():
             page.goto(live_server.url + path)
@@ -46,13 +47,14 @@ def test_sign_in_pages_are_accessible(browser, live_server, provider):
             violations = axe_violations(page)
             if violations:
                 failures[f"{name}@{viewport['width']}"] = violations
-        context.close()
+        close_context(context)
     assert failures == {}
 
 
 def test_sign_in_pages_break_no_content_security_rule(browser, live_server):
     make_cast()
     context = browser.new_context()
+    track_requests(context)
     page = context.new_page()
     problems = []
     page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
@@ -62,4 +64,4 @@ def test_sign_in_pages_break_no_content_security_rule(browser, live_server):
         html = page.content()
         assert "<script>" not in html and "style=" not in html and "<style" not in html, path
     assert problems == []
-    context.close()
+    close_context(context)
