@@ -194,5 +194,10 @@ def user_student_links(*, user_id: int, district_slug: str) -> list[GuardianStud
     )
 
 
+def districts_open_to_parents() -> list[District]:
+    """Districts whose parents use the portal (MyPowerHub integration on), by name, for the front page."""
+    return list(District.objects.filter(mypowerhub_enabled=True).only("slug", "name").order_by("name"))
+
+
 def district_by_slug(*, slug: str) -> District | None:
     return District.objects.filter(slug=slug).first()

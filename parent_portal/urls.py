@@ -5,6 +5,7 @@ from . import form_views, views
 app_name = "parent_portal"
 
 urlpatterns = [
+    path("", views.landing, name="landing"),
     path("healthz", views.health, name="health"),
     # Portal pages (R3-R9): the signed-in guardian's view of one student.
     path("d/<slug:district>/", views.home, name="home"),

@@ -60,6 +60,12 @@ def _student_context(request, district: str, student_id: int, *, query: str = ""
     }
 
 
+@require_safe
+def landing(request):
+    """The site's front door: parents pick their school district and sign in there."""
+    return render(request, "parent_portal/landing.html", {"districts": selectors.districts_open_to_parents()})
+
+
 @portal_page
 def home(request, district):
     """The first linked student's Overview, or a page saying no student is linked yet."""
