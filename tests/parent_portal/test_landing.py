@@ -36,3 +36,24 @@ def test_front_page_in_spanish(client, cast):
     client.cookies["django_language"] = "es"
     html = client.get("/").content.decode()
     assert "Elija su distrito escolar" in html
+
+
+@pytest.mark.browser
+def test_front_page_is_accessible_and_leads_to_sign_in_in_a_browser(browser, live_server, transactional_db):
+    from tests.conftest import close_context, make_cast, track_requests
+    from tests.parent_portal.test_browser import axe_run
+
+    make_cast()
+    context = browser.new_context(bypass_csp=True)  # axe-core is injected as an inline script
+    track_requests(context)
+    page = context.new_page()
+    for width in (360, 1280):
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(live_server.url + "/")
+        violations, passes = axe_run(page)
+        assert violations == [] and passes > 0
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.click("[data-district=springfield]")
+    # No identity provider is configured for this district: its sign-in says so instead of failing.
+    assert "/sso/springfield/login/" in page.url
+    close_context(context)
