@@ -279,7 +279,8 @@ class Submission(models.Model):
         REJECTED = "rejected", _("Rejected")
 
     district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="submissions")
-    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="submissions")
+    # No index of its own: the unique (student, form) index serves every lookup by student.
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="submissions", db_index=False)
     form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="submissions")
     started_by = models.ForeignKey(
         Guardian, on_delete=models.SET_NULL, null=True, blank=True, related_name="started_submissions"
