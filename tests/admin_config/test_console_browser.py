@@ -5,7 +5,6 @@ parent sees (R4), and a bulk action in the Submission Workspace. No JavaScript e
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.urls import reverse
 from forms_catalog import selectors
 from forms_catalog.models import Submission
 from sso.models import SSOConfiguration
+from tests.conftest import axe_run
 from tools.oidc.fakeprovider import FakeProvider
 from tools.oidc.tls import make_ca_and_cert
 
@@ -20,7 +20,6 @@ from .conftest import enrollment_form, submitted
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture(scope="module")
@@ -54,11 +53,10 @@ def errors(page):
     assert seen == []
 
 
-def serious_axe_violations(page) -> list:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document)")
-    return [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]
-            if v["impact"] in ("serious", "critical")]
+def axe_violations(page) -> list:
+    violations, passes = axe_run(page)
+    assert passes > 5  # axe really ran
+    return violations
 
 
 def test_sso_edit_mode_messages_and_secret_never_in_the_page(live, staff, provider, signed_in_page, errors):
@@ -177,12 +175,12 @@ def test_console_pages_have_no_serious_accessibility_violations(live, staff, bro
         found = {}
         for path in paths:
             page.goto(live.url + path)
-            if violations := serious_axe_violations(page):
+            if violations := axe_violations(page):
                 found[path] = violations
         page.goto(live.url + reverse("admin_config:config_sso_edit", kwargs={"district": d}))
         page.check("#id_enabled")
         page.click("#save-configuration")  # the page with R11 messages
-        if violations := serious_axe_violations(page):
+        if violations := axe_violations(page):
             found["sso edit with errors"] = violations
         assert found == {}
     finally:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -17,7 +16,7 @@ from playwright.sync_api import expect
 
 from forms_catalog import services as domain
 from forms_catalog.models import FormLock, LedgerEntry, Submission
-from tests.conftest import close_context, login_cookie, make_cast, track_requests
+from tests.conftest import axe_run, close_context, login_cookie, make_cast, track_requests
 from tests.form_tab.conftest import make_form
 
 pytestmark = pytest.mark.browser
@@ -235,7 +234,6 @@ def test_back_button_closes_a_tab_opened_from_the_portal_else_goes_to_the_portal
     expect(direct.locator('[data-form-key="reg"]')).to_be_visible()
 
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def navigate(tab, locator):
@@ -245,10 +243,9 @@ def navigate(tab, locator):
 
 
 def axe_violations(tab) -> list[dict]:
-    tab.add_script_tag(path=str(AXE))
-    result = tab.evaluate("async () => await axe.run(document)")
-    assert len(result["passes"]) > 10  # axe really ran
-    return [{"id": v["id"], "nodes": [n["target"] for n in v["nodes"]]} for v in result["violations"]]
+    violations, passes = axe_run(tab)
+    assert passes > 10  # axe really ran
+    return violations
 
 
 def test_form_tab_pages_pass_axe_and_break_no_content_security_rule(browser, live_server, c):

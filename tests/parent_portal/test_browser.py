@@ -18,12 +18,11 @@ from django.urls import reverse
 from forms_catalog import scenario
 from forms_catalog.management.commands.portal_forms import parse_instant
 from forms_catalog.models import Guardian, Student, Submission
-from tests.conftest import ARTIFACTS, close_context, login_cookie, track_requests
+from tests.conftest import ARTIFACTS, axe_run, close_context, login_cookie, track_requests
 
 pytestmark = pytest.mark.browser
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 CASES = json.loads((EXAMPLES / "lincoln.cases.json").read_text())
 SEPT = "2025-09-01T00:00:00Z"
 FEB = "2026-02-01T00:00:00Z"
@@ -121,18 +120,6 @@ def new_page(browser, request, live_server):
 
 def shown_keys(page, selector: str) -> list[str]:
     return page.locator(f"{selector} [data-form-key]").evaluate_all("els => els.map(e => e.dataset.formKey)")
-
-
-def axe_run(page) -> tuple[list[dict], int]:
-    """axe-core's violations on the page (id, impact, offending nodes) and how many rules passed."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document)")
-    violations = [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
-        for v in result["violations"]
-    ]
-    return violations, len(result["passes"])
 
 
 # --- Overview ------------------------------------------------------------------------------

@@ -40,8 +40,7 @@ def test_front_page_in_spanish(client, cast):
 
 @pytest.mark.browser
 def test_front_page_is_accessible_and_leads_to_sign_in_in_a_browser(browser, live_server, transactional_db):
-    from tests.conftest import close_context, make_cast, track_requests
-    from tests.parent_portal.test_browser import axe_run
+    from tests.conftest import axe_run, close_context, make_cast, track_requests
 
     make_cast()
     context = browser.new_context(bypass_csp=True)  # axe-core is injected as an inline script

@@ -3,24 +3,20 @@ site's Content-Security-Policy without violations (no inline script or style).""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import close_context, make_cast, track_requests
+from tests.conftest import axe_run, close_context, make_cast, track_requests
 
 from .conftest import configure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def axe_violations(page) -> list[dict]:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document)")
-    assert len(result["passes"]) > 5  # axe really ran
-    return [{"id": v["id"], "nodes": [n["target"] for n in v["nodes"]]} for v in result["violations"]]
+    violations, passes = axe_run(page)
+    assert passes > 5  # axe really ran
+    return violations
 
 
 def test_sign_in_pages_are_accessible(browser, live_server, provider):
