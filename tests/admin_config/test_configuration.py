@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pytest
@@ -27,15 +26,11 @@ def tls_files(tmp_path_factory):
 @pytest.fixture(scope="module")
 def provider(tls_files):
     """A real OpenID provider on loopback over TLS (the SSO app's test tool), trusted by our HTTP client."""
-    previous = os.environ.get("REQUESTS_CA_BUNDLE")
-    os.environ["REQUESTS_CA_BUNDLE"] = str(tls_files.ca)
-    fake = FakeProvider(tls_files).start()
-    yield fake
-    fake.stop()
-    if previous is None:
-        os.environ.pop("REQUESTS_CA_BUNDLE", None)
-    else:
-        os.environ["REQUESTS_CA_BUNDLE"] = previous
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REQUESTS_CA_BUNDLE", str(tls_files.ca))
+        fake = FakeProvider(tls_files).start()
+        yield fake
+        fake.stop()
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ parent sees (R4), and a bulk action in the Submission Workspace. No JavaScript e
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.urls import reverse
 
@@ -25,15 +23,11 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def provider(tmp_path_factory):
     tls = make_ca_and_cert(tmp_path_factory.mktemp("console-browser-tls"))
-    previous = os.environ.get("REQUESTS_CA_BUNDLE")
-    os.environ["REQUESTS_CA_BUNDLE"] = str(tls.ca)
-    fake = FakeProvider(tls).start()
-    yield fake
-    fake.stop()
-    if previous is None:
-        os.environ.pop("REQUESTS_CA_BUNDLE", None)
-    else:
-        os.environ["REQUESTS_CA_BUNDLE"] = previous
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REQUESTS_CA_BUNDLE", str(tls.ca))
+        fake = FakeProvider(tls).start()
+        yield fake
+        fake.stop()
 
 
 @pytest.fixture

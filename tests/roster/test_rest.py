@@ -23,18 +23,13 @@ def tls_files(tmp_path_factory):
 
 
 @pytest.fixture
-def server(tls_files, settings):
-    previous = os.environ.get("REQUESTS_CA_BUNDLE")
-    os.environ["REQUESTS_CA_BUNDLE"] = str(tls_files.ca)
+def server(tls_files, settings, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_files.ca))
     settings.OUTBOUND_ALLOW_PRIVATE_ADDRESSES = True  # the test server listens on loopback
     settings.OUTBOUND_READ_TIMEOUT = 5.0
     srv = OneRosterServer(tls_files, roster_as_json(ROSTERS / "first")).start()
     yield srv
     srv.stop()
-    if previous is None:
-        os.environ.pop("REQUESTS_CA_BUNDLE", None)
-    else:
-        os.environ["REQUESTS_CA_BUNDLE"] = previous
 
 
 @pytest.fixture
