@@ -37,16 +37,10 @@ def district_of(user):
 
 
 def client_address(request) -> str | None:
-    import ipaddress
+    """The client's address as the audit log records it (see `admin_config.services.client_ip`)."""
+    from admin_config.services import client_ip
 
-    from enrollment_hub.throttle import client_address as address
-
-    if request is None:
-        return None
-    try:
-        return str(ipaddress.ip_address(address(request)))
-    except ValueError:
-        return None
+    return client_ip(request)
 
 
 @transaction.atomic
