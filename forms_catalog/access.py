@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import Http404
 
 from .models import Guardian, GuardianStudent, Submission
-from .selectors import user_student_links
+from .selectors import active_user_links, user_student_links
 
 
 def guardian_for_user(user, *, district_slug: str) -> Guardian:
@@ -37,19 +37,7 @@ def access_student_link(
     """
     if not getattr(user, "is_authenticated", False):
         raise Http404
-    link = (
-        GuardianStudent.objects.select_related("guardian", "student", "student__district")
-        .filter(
-            guardian__user_id=user.pk,
-            guardian__active=True,
-            guardian__district__slug=district_slug,
-            student_id=student_id,
-            student__district__slug=district_slug,
-            student__active=True,
-            active=True,
-        )
-        .first()
-    )
+    link = active_user_links(user_id=user.pk, district_slug=district_slug).filter(student_id=student_id).first()
     if link is None or (link.restricted and not allow_restricted):
         raise Http404
     return link

@@ -180,17 +180,19 @@ def user_student_links(*, user_id: int, district_slug: str) -> list[GuardianStud
     """The same links as `guardian_students`, for the user's active guardian account of the district,
     with guardian, student and district loaded, in the switcher's order (one query): a portal page
     finds its student's link among them (`access.access_student_link_and_switcher`)."""
-    return list(
-        GuardianStudent.objects.select_related("guardian", "student", "student__district")
-        .filter(
-            guardian__user_id=user_id,
-            guardian__active=True,
-            guardian__district__slug=district_slug,
-            student__district__slug=district_slug,
-            student__active=True,
-            active=True,
-        )
-        .order_by(*SWITCHER_ORDER)
+    return list(active_user_links(user_id=user_id, district_slug=district_slug).order_by(*SWITCHER_ORDER))
+
+
+def active_user_links(*, user_id: int, district_slug: str):
+    """The user's active guardian account's active links to active students of the district, with
+    guardian, student and district loaded: every link that may grant access (restriction aside, R8)."""
+    return GuardianStudent.objects.select_related("guardian", "student", "student__district").filter(
+        guardian__user_id=user_id,
+        guardian__active=True,
+        guardian__district__slug=district_slug,
+        student__district__slug=district_slug,
+        student__active=True,
+        active=True,
     )
 
 
